@@ -1,0 +1,272 @@
+import type { World } from '../world.ts';
+import type { SimThread, Step } from '../thread.ts';
+import { PteKind } from '../model/pageTable.ts';
+import { lockPtl, unlockPtl, unlockPtlNow } from './ptl.ts';
+import { invalidateRange, rangeEnd, rangeStart, single } from './notify.ts';
+
+/**
+ * handle_mm_fault() for an anonymous private page (mm/memory.c, v4.13 structure). The caller holds
+ * mmap_sem for read. Returns when the fault is resolved or must be retried: the caller re-runs the
+ * access either way, as the hardware re-executes the faulting instruction.
+ */
+export function* handleMmFault(w: World, t: SimThread, p: number, write: boolean): Step {
+  // handle_pte_fault(): vmf->orig_pte is read without the PT lock.
+  yield null;
+  t.label = 'handle_pte_fault';
+  t.page = p;
+  const kind = w.pt.kind[p] as PteKind;
+  const orig = w.pt.snapshot(p);
+  if (w.tracing) w.note(`orig_pte = ${w.pteText(p)}`);
+  if (kind === PteKind.None) {
+    yield* doAnonymousPage(w, t, p, write);
+    return;
+  }
+  if (kind === PteKind.Swap) {
+    yield* doSwapPage(w, t, p, write, orig);
+    return;
+  }
+  yield* lockPtl(w, t, p, 'handle_pte_fault: spin_lock(ptl)');
+  if (w.pt.snapshot(p) !== orig) {
+    yield* unlockPtl(w, t, p, 'handle_pte_fault: !pte_same, pte_unmap_unlock');
+    return;
+  }
+  if (write && w.pt.write[p] === 0) {
+    yield* doWpPage(w, t, p, orig);
+    return;
+  }
+  // A spurious fault: the PTE already allows the access; record accessed/dirty like the hardware would.
+  yield null;
+  t.label = 'ptep_set_access_flags';
+  w.pt.young[p] = 1;
+  if (write) {
+    w.pt.dirty[p] = 1;
+    w.pt.softDirty[p] = 1; // pte_mkdirty() sets _PAGE_SOFT_DIRTY on x86
+  }
+  yield* unlockPtl(w, t, p);
+}
+
+/** do_anonymous_page(): a read maps the zero page, a write allocates a zeroed page. */
+function* doAnonymousPage(w: World, t: SimThread, p: number, write: boolean): Step {
+  const frames = w.frames;
+  let f = w.zeroFrame;
+  if (write) {
+    yield null;
+    t.label = 'do_anonymous_page: alloc_zeroed_user_highpage_movable';
+    f = w.allocFrame(p);
+    frames.zero(f);
+    if (w.tracing) w.note(`frame ${f}`);
+  }
+  yield* lockPtl(w, t, p, 'do_anonymous_page: pte_offset_map_lock');
+  if (w.pt.kind[p] !== PteKind.None) {
+    yield null;
+    t.label = 'do_anonymous_page: !pte_none, release';
+    unlockPtlNow(w, t, p);
+    if (write) frames.put(f);
+    return;
+  }
+  yield null;
+  t.label = write ? 'do_anonymous_page: page_add_new_anon_rmap + set_pte_at' : 'do_anonymous_page: set_pte_at(zero page)';
+  if (write) {
+    frames.mapcount[f] = 1;
+    w.pt.setPresent(p, f, true, true, true);
+  } else {
+    w.pt.setPresent(p, f, false, false, false);
+  }
+  w.touch(p, 0);
+  if (w.tracing) w.note(`${w.pageName(p)}: none → ${w.pteText(p)}`);
+  yield* unlockPtl(w, t, p);
+}
+
+/** lock_page() waits for PG_locked; the gate is created once per frame lock wait. */
+function pageLockGate(w: World, f: number) {
+  return { isOpen: () => w.frames.lockOwner[f] === -1 };
+}
+
+/**
+ * do_swap_page(): find the page in the swap cache (reclaim may still hold it there) or read it
+ * back from the slot, lock it, and map it under the PT lock if the PTE did not change meanwhile.
+ */
+function* doSwapPage(w: World, t: SimThread, p: number, write: boolean, orig: number): Step {
+  const frames = w.frames;
+  const backing = w.backing;
+  const swapSoftDirty = w.pt.softDirty[p] === 1;
+  yield null;
+  t.label = 'do_swap_page: lookup_swap_cache';
+  let f = backing.swapCache[p];
+  if (f >= 0) {
+    frames.refcount[f]++;
+    if (w.tracing) w.note(`swap cache hit: frame ${f}`);
+  } else {
+    // swapin_readahead() → __read_swap_cache_async(): new page in the swap cache, read synchronously.
+    t.label = 'do_swap_page: swapin_readahead';
+    f = w.allocFrame(p);
+    backing.readIntoFrame(p, frames.cells, f);
+    backing.swapCache[p] = f;
+    frames.refcount[f]++; // the swap cache's reference
+    if (w.tracing) w.note(`read slot ${w.pageName(p)} into frame ${f}`);
+  }
+  yield pageLockGate(w, f);
+  t.label = 'do_swap_page: lock_page';
+  frames.lockOwner[f] = t.id;
+  if (backing.swapCache[p] !== f) {
+    // Reclaim finished with the page while we slept: "goto out_page", the access retries.
+    frames.lockOwner[f] = -1;
+    frames.put(f);
+    if (w.tracing) w.note('page left the swap cache: retry');
+    return;
+  }
+  yield* lockPtl(w, t, p, 'do_swap_page: pte_offset_map_lock');
+  if (w.pt.snapshot(p) !== orig) {
+    yield null;
+    t.label = 'do_swap_page: !pte_same, out_nomap';
+    unlockPtlNow(w, t, p);
+    frames.lockOwner[f] = -1;
+    frames.put(f);
+    return;
+  }
+  yield null;
+  t.label = 'do_swap_page: page_add_anon_rmap + set_pte_at + swap_free';
+  frames.mapcount[f]++;
+  // reuse_swap_page(): exclusive when no other mm maps it; then the swap copy is dropped and the page dirtied.
+  const exclusive = frames.mapcount[f] === 1;
+  if (write && exclusive) {
+    w.pt.setPresent(p, f, true, true, true);
+    backing.swapCache[p] = -1; // delete_from_swap_cache()
+    frames.refcount[f]--;
+    frames.dirty[f] = 1;
+  } else {
+    w.pt.setPresent(p, f, false, false, swapSoftDirty);
+  }
+  frames.lockOwner[f] = -1; // unlock_page()
+  w.touch(p, 0);
+  if (w.tracing) w.note(`${w.pageName(p)}: swap → ${w.pteText(p)}`);
+  if (write && !exclusive) {
+    // "if (vmf->flags & FAULT_FLAG_WRITE) ret |= do_wp_page(vmf)", still under the PT lock.
+    yield* doWpPage(w, t, p, w.pt.snapshot(p));
+    return;
+  }
+  yield* unlockPtl(w, t, p);
+}
+
+/**
+ * do_wp_page(), entered with the PT lock held on a present read-only PTE for a write fault. An
+ * exclusive anonymous page is reused in place (wp_page_reuse); a shared one or the zero page is copied.
+ */
+function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
+  const frames = w.frames;
+  const old = w.pt.frame[p];
+  let relocked = false;
+  if (old !== w.zeroFrame && frames.lockOwner[old] !== -1) {
+    // !trylock_page(): get_page, drop the PT lock, lock_page, retake the PT lock, recheck pte_same.
+    yield null;
+    t.label = 'do_wp_page: trylock_page failed, pte_unmap_unlock';
+    frames.refcount[old]++;
+    unlockPtlNow(w, t, p);
+    yield pageLockGate(w, old);
+    t.label = 'do_wp_page: lock_page';
+    frames.lockOwner[old] = t.id;
+    yield* lockPtl(w, t, p, 'do_wp_page: pte_offset_map_lock');
+    if (w.pt.snapshot(p) !== orig) {
+      yield null;
+      t.label = 'do_wp_page: !pte_same, unlock';
+      unlockPtlNow(w, t, p);
+      frames.lockOwner[old] = -1;
+      frames.put(old);
+      return;
+    }
+    frames.put(old);
+    relocked = true; // we hold PG_locked until reuse_swap_page() decided, as the kernel does
+  }
+  if (old !== w.zeroFrame && frames.mapcount[old] === 1) {
+    yield null;
+    t.label = 'wp_page_reuse: ptep_set_access_flags';
+    t.page = p;
+    if (relocked) frames.lockOwner[old] = -1;
+    if (w.backing.swapCache[p] === old) {
+      // reuse_swap_page(): the only user drops the swap copy, the page becomes dirty.
+      w.backing.swapCache[p] = -1;
+      frames.refcount[old]--;
+      frames.dirty[old] = 1;
+    }
+    w.pt.write[p] = 1;
+    w.pt.dirty[p] = 1;
+    w.pt.young[p] = 1;
+    w.pt.softDirty[p] = 1;
+    w.touch(p, 0);
+    if (w.sites['iommu.notifyOnUpgrade'] === 'true') {
+      // v6.6 arm64: ptep_set_access_flags() → flush_tlb_page() → arch_invalidate_secondary_tlbs().
+      invalidateRange(w, t, single(p));
+    }
+    if (w.tracing) w.note(`${w.pageName(p)}: read-only → ${w.pteText(p)}`);
+    yield* unlockPtl(w, t, p);
+    return;
+  }
+  yield null;
+  t.label = 'do_wp_page: get_page + pte_unmap_unlock';
+  if (relocked) frames.lockOwner[old] = -1;
+  if (old !== w.zeroFrame) frames.refcount[old]++;
+  unlockPtlNow(w, t, p);
+  yield* wpPageCopy(w, t, p, orig, old);
+}
+
+/**
+ * wp_page_copy() (mm/memory.c): the COW path of the Documentation/vm/mmu_notifier.rst example.
+ * The ★ sites are cow.clearPte (ptep_clear_flush_notify vs ptep_clear_flush) and cow.rangeEnd.
+ */
+function* wpPageCopy(w: World, t: SimThread, p: number, orig: number, old: number): Step {
+  const frames = w.frames;
+  yield null;
+  t.label = old === w.zeroFrame ? 'wp_page_copy: alloc_zeroed_user_highpage_movable' : 'wp_page_copy: alloc_page + cow_user_page';
+  t.page = p;
+  const nf = w.allocFrame(p);
+  if (old === w.zeroFrame) frames.zero(nf);
+  else frames.copy(old, nf);
+  if (w.tracing) w.note(`new frame ${nf} (copy of ${old})`);
+
+  yield* rangeStart(w, t, single(p));
+  yield* lockPtl(w, t, p, 'wp_page_copy: pte_offset_map_lock');
+  const onlyEnd = w.sites['cow.rangeEnd'] === 'only-end';
+  if (w.pt.snapshot(p) !== orig) {
+    // Somebody else resolved the fault: drop the new page.
+    yield* unlockPtl(w, t, p, 'wp_page_copy: !pte_same, pte_unmap_unlock');
+    yield* rangeEnd(w, t, single(p), onlyEnd);
+    yield null;
+    t.label = 'wp_page_copy: put_page(new_page) + put_page(old_page)';
+    frames.put(nf);
+    if (old !== w.zeroFrame) frames.put(old);
+    return;
+  }
+  yield null;
+  t.page = p;
+  if (w.sites['cow.clearPte'] === 'clear-flush-notify') {
+    t.label = 'ptep_clear_flush_notify';
+    w.pt.clear(p);
+    w.flushCpuTlbs(single(p));
+    invalidateRange(w, t, single(p));
+  } else {
+    t.label = 'ptep_clear_flush';
+    w.pt.clear(p);
+    w.flushCpuTlbs(single(p));
+  }
+  w.touch(p, 0);
+  if (w.tracing) w.note(`${w.pageName(p)}: frame ${old} → none`);
+
+  yield null;
+  t.label = 'set_pte_at_notify + page_remove_rmap(old_page)';
+  frames.mapcount[nf] = 1; // page_add_new_anon_rmap
+  w.pt.setPresent(p, nf, true, true, true);
+  if (old !== w.zeroFrame) frames.mapcount[old]--;
+  w.touch(p, 0);
+  if (w.tracing) w.note(`${w.pageName(p)}: none → ${w.pteText(p)}`);
+
+  yield* unlockPtl(w, t, p);
+  yield* rangeEnd(w, t, single(p), onlyEnd);
+  if (old !== w.zeroFrame) {
+    yield null;
+    t.label = 'wp_page_copy: put_page(old_page) ×2';
+    t.page = p;
+    // One reference for the mapping just removed, one taken by do_wp_page.
+    frames.put(old);
+    if (frames.put(old) && w.tracing) w.note(`frame ${old} freed`);
+  }
+}

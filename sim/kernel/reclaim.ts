@@ -1,0 +1,161 @@
+import type { Gate } from '../model/gate.ts';
+import type { World } from '../world.ts';
+import type { SimThread, Step } from '../thread.ts';
+import { PteKind } from '../model/pageTable.ts';
+import { lockPtl, unlockPtl } from './ptl.ts';
+import { invalidatePageStep, invalidateRangeStep, rangeEnd, rangeStart, single } from './notify.ts';
+
+/** What try_to_unmap_one() did to the PTE. */
+const enum Unmapped {
+  /** The PTE no longer mapped the page when the walk got there. */
+  NotMapped,
+  /** Swap entry installed (anonymous, swap-backed page). */
+  Swapped,
+  /** Clean MADV_FREE page: PTE left empty, page to be freed without writeback. */
+  Discarded,
+  /** MADV_FREE page found dirty again: the PTE was restored and the page is kept. */
+  Redirtied,
+}
+
+/**
+ * Reclaim of the page mapped at P: shrink_page_list() (mm/vmscan.c) → add_to_swap() →
+ * try_to_unmap() → try_to_unmap_one() (mm/rmap.c) → pageout() → __remove_mapping() → free.
+ * Reclaim holds PG_locked from isolation to the end, so a concurrent do_swap_page() waits for it
+ * (a simplification: pageout() really unlocks at writeback and reclaim re-locks later).
+ */
+export function* reclaim(w: World, t: SimThread, p: number): Step {
+  const frames = w.frames;
+  const backing = w.backing;
+  yield null;
+  t.label = 'shrink_page_list: isolate_lru_page + trylock_page';
+  t.page = p;
+  if (w.pt.kind[p] !== PteKind.Present || w.pt.frame[p] === w.zeroFrame) {
+    if (w.tracing) w.note(`${w.pageName(p)} is ${w.pteText(p)}: no LRU page to reclaim`);
+    return;
+  }
+  const f = w.pt.frame[p];
+  if (frames.lockOwner[f] !== -1) {
+    if (w.tracing) w.note(`frame ${f} is locked: keep`);
+    return;
+  }
+  frames.refcount[f]++; // isolation reference
+  frames.lockOwner[f] = t.id;
+  if (w.tracing) w.note(`frame ${f} isolated and locked`);
+
+  if (frames.lazyfree[f] === 0 && backing.swapCache[p] !== f) {
+    yield null;
+    t.label = 'add_to_swap';
+    backing.swapCache[p] = f;
+    frames.refcount[f]++;
+    frames.dirty[f] = 1; // add_to_swap() dirties the page: its swap slot holds nothing yet
+  }
+
+  const result = yield* tryToUnmapOne(w, t, p, f);
+
+  // Back in shrink_page_list().
+  yield null;
+  t.page = p;
+  if (result === Unmapped.Redirtied || result === Unmapped.NotMapped || frames.mapcount[f] > 0) {
+    t.label = 'shrink_page_list: keep_locked (still mapped)';
+    frames.lockOwner[f] = -1;
+    frames.put(f);
+    return;
+  }
+  if (result === Unmapped.Discarded) {
+    // "follow __remove_mapping for reference": page_ref_freeze(page, 1) and still clean.
+    t.label = 'shrink_page_list: lazyfree page_ref_freeze + free';
+    if (frames.refcount[f] === 1 && frames.dirty[f] === 0) {
+      frames.release(f);
+      if (w.tracing) w.note(`frame ${f} freed without writeback`);
+    } else {
+      frames.lockOwner[f] = -1;
+      frames.put(f);
+      if (w.tracing) w.note(`frame ${f} in use again: keep`);
+    }
+    return;
+  }
+  if (frames.dirty[f] === 1) {
+    t.label = 'pageout: swap_writepage';
+    frames.dirty[f] = 0; // clear_page_dirty_for_io()
+    backing.writeFromFrame(p, frames.cells, f);
+    if (w.tracing) w.note(`frame ${f} written to slot ${w.pageName(p)}`);
+    yield null;
+    t.page = p;
+  }
+  // __remove_mapping(): page_ref_freeze(page, 2) — isolation + swap cache — and still clean.
+  t.label = '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free';
+  if (frames.refcount[f] === 2 && frames.dirty[f] === 0 && backing.swapCache[p] === f) {
+    backing.swapCache[p] = -1;
+    frames.release(f);
+    if (w.tracing) w.note(`frame ${f} freed`);
+  } else {
+    frames.lockOwner[f] = -1;
+    frames.put(f);
+    if (w.tracing) w.note(`frame ${f} has other users: keep`);
+  }
+}
+
+/**
+ * try_to_unmap_one() for one anonymous PTE. ★ sites: unmap.rangeBracket (range_start/end around
+ * the walk, since v4.13) and unmap.notify (where the secondary TLBs are told).
+ */
+function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number): Generator<Gate | null, Unmapped, void> {
+  const frames = w.frames;
+  const notify = w.sites['unmap.notify'];
+  const bracket = w.sites['unmap.rangeBracket'] === 'true';
+  if (bracket) yield* rangeStart(w, t, single(p));
+  yield* lockPtl(w, t, p, 'try_to_unmap_one: page_vma_mapped_walk (pte_offset_map_lock)');
+  let result: Unmapped = Unmapped.NotMapped;
+  if (w.pt.kind[p] === PteKind.Present && w.pt.frame[p] === f) {
+    yield null;
+    t.label = 'try_to_unmap_one: ptep_clear_flush';
+    const wasDirty = w.pt.dirty[p] === 1;
+    const wasSoftDirty = w.pt.softDirty[p] === 1;
+    const wasWrite = w.pt.write[p] === 1;
+    w.pt.clear(p);
+    w.flushCpuTlbs(single(p));
+    w.touch(p, 0);
+    if (wasDirty) frames.dirty[f] = 1; // "Move the dirty bit to the page. Now the pte is gone."
+    if (w.tracing) w.note(`${w.pageName(p)}: frame ${f} → none${wasDirty ? ', set_page_dirty' : ''}`);
+
+    const redirtied = frames.lazyfree[f] === 1 && frames.dirty[f] === 1;
+    if (notify === 'under-ptl-when-cleared' && !redirtied) {
+      // v4.15 (0f10851ea475): "Invalidate as we cleared the pte", before set_pte_at(swp_pte) / goto discard.
+      yield* invalidateRangeStep(w, t, single(p));
+    }
+    yield null;
+    if (frames.lazyfree[f] === 1) {
+      if (!redirtied) {
+        t.label = 'try_to_unmap_one: discard (clean MADV_FREE page) + page_remove_rmap';
+        frames.mapcount[f]--;
+        frames.put(f);
+        result = Unmapped.Discarded;
+      } else {
+        // "If the page was redirtied, it cannot be discarded. Remap the page to page table."
+        t.label = 'try_to_unmap_one: set_pte_at(pteval) + SetPageSwapBacked (redirtied)';
+        w.pt.setPresent(p, f, wasWrite, wasDirty, wasSoftDirty);
+        frames.lazyfree[f] = 0;
+        result = Unmapped.Redirtied;
+      }
+    } else {
+      t.label = 'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap';
+      w.pt.setSwap(p, wasSoftDirty);
+      frames.mapcount[f]--;
+      frames.put(f);
+      result = Unmapped.Swapped;
+    }
+    w.touch(p, 0);
+    if (w.tracing) w.note(`${w.pageName(p)} → ${w.pteText(p)}`);
+    if (notify === 'under-ptl' && result !== Unmapped.Redirtied) {
+      // v4.13 (369ea8242c0f): at "discard:", after page_remove_rmap, still under the PT lock.
+      yield* invalidateRangeStep(w, t, single(p));
+    }
+  }
+  yield* unlockPtl(w, t, p, 'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)');
+  if (notify === 'after-unlock' && result !== Unmapped.NotMapped) {
+    // v4.11: "if (ret != SWAP_FAIL ...) mmu_notifier_invalidate_page(mm, address)" after the walk unlocked.
+    yield* invalidatePageStep(w, t, p);
+  }
+  if (bracket) yield* rangeEnd(w, t, single(p), false);
+  return result;
+}

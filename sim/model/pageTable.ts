@@ -1,0 +1,63 @@
+/**
+ * The page table of the one simulated mm, one PTE per named virtual page, stored as parallel typed
+ * arrays (the hot loop reads them on every access).
+ *
+ * A PTE is in exactly one state: NONE, PRESENT (frame + permission/status bits) or SWAP (a swap
+ * entry naming the page's slot). Status bits are kept for SWAP too only where the kernel keeps
+ * them (soft-dirty survives in the swap entry: pte_swp_mksoft_dirty).
+ */
+export const enum PteKind {
+  None = 0,
+  Present = 1,
+  Swap = 2,
+}
+
+export class PageTable {
+  readonly kind: Uint8Array;
+  readonly frame: Int32Array;
+  readonly write: Uint8Array;
+  readonly dirty: Uint8Array;
+  readonly young: Uint8Array;
+  readonly softDirty: Uint8Array;
+
+  constructor(pages: number) {
+    this.kind = new Uint8Array(pages);
+    this.frame = new Int32Array(pages).fill(-1);
+    this.write = new Uint8Array(pages);
+    this.dirty = new Uint8Array(pages);
+    this.young = new Uint8Array(pages);
+    this.softDirty = new Uint8Array(pages);
+  }
+
+  setPresent(p: number, frame: number, write: boolean, dirty: boolean, softDirty: boolean): void {
+    this.kind[p] = PteKind.Present;
+    this.frame[p] = frame;
+    this.write[p] = write ? 1 : 0;
+    this.dirty[p] = dirty ? 1 : 0;
+    this.young[p] = 1;
+    this.softDirty[p] = softDirty ? 1 : 0;
+  }
+
+  setSwap(p: number, softDirty: boolean): void {
+    this.kind[p] = PteKind.Swap;
+    this.frame[p] = -1;
+    this.write[p] = 0;
+    this.dirty[p] = 0;
+    this.young[p] = 0;
+    this.softDirty[p] = softDirty ? 1 : 0;
+  }
+
+  clear(p: number): void {
+    this.kind[p] = PteKind.None;
+    this.frame[p] = -1;
+    this.write[p] = 0;
+    this.dirty[p] = 0;
+    this.young[p] = 0;
+    this.softDirty[p] = 0;
+  }
+
+  /** A value snapshot for pte_same() rechecks: kind, frame and write bit, packed in one number. */
+  snapshot(p: number): number {
+    return this.kind[p] * 0x10000000 + (this.frame[p] + 1) * 2 + this.write[p];
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * A cache of translations page → (frame, generation, write): a CPU TLB, the IOMMU's IOTLB, or a
+ * device's ATS translation cache (ATC). The generation is the frame's allocation generation when
+ * the translation was made, so an access through it can tell it reached a freed or reused frame.
+ */
+export class TranslationCache {
+  readonly name: string;
+  readonly valid: Uint8Array;
+  readonly frame: Int32Array;
+  readonly gen: Int32Array;
+  readonly write: Uint8Array;
+  constructor(name: string, pages: number) {
+    this.name = name;
+    this.valid = new Uint8Array(pages);
+    this.frame = new Int32Array(pages).fill(-1);
+    this.gen = new Int32Array(pages);
+    this.write = new Uint8Array(pages);
+  }
+
+  fill(p: number, frame: number, gen: number, write: boolean): void {
+    this.valid[p] = 1;
+    this.frame[p] = frame;
+    this.gen[p] = gen;
+    this.write[p] = write ? 1 : 0;
+  }
+
+  /** Returns true if an entry was dropped. */
+  flush(p: number): boolean {
+    if (this.valid[p] === 0) return false;
+    this.valid[p] = 0;
+    this.frame[p] = -1;
+    this.write[p] = 0;
+    return true;
+  }
+
+  flushAll(): void {
+    this.valid.fill(0);
+    this.frame.fill(-1);
+    this.write.fill(0);
+  }
+}

@@ -1,0 +1,225 @@
+import type { World } from '../world.ts';
+import { PteKind } from '../model/pageTable.ts';
+import type { TranslationCache } from '../model/translationCache.ts';
+import type { OracleName, Violation } from './violation.ts';
+
+/**
+ * The oracles of DESIGN.md §6, kept incrementally: reads and writes are checked as they happen,
+ * split-mapping only for the pages a step touched, lost-write once at the end. Each oracle reports
+ * its first violation in a run; the run goes on so that later, different oracles can still fire
+ * (a missed soft-dirty bit shows up after the split mapping that caused it).
+ */
+export class Oracles {
+  private readonly w: World;
+  private readonly cells: number;
+  /** Last value written to (page, cell) in step order, valid where `known` is set. */
+  readonly expected: Int32Array;
+  readonly known: Uint8Array;
+  /** zap / madvise-free in flight on the page: its accesses are unchecked, its expectation restarts. */
+  readonly exempt: Int32Array;
+  /** A write to the page completed while no clear-refs was in flight, since the last one started. */
+  readonly writtenSinceClear: Uint8Array;
+  clearRefsInFlight = 0;
+  readonly violations: Violation[] = [];
+  private readonly fired = new Set<OracleName>();
+
+  constructor(w: World) {
+    this.w = w;
+    this.cells = w.cellsPerPage;
+    this.expected = new Int32Array(w.pageCount * this.cells);
+    this.known = new Uint8Array(w.pageCount * this.cells);
+    this.exempt = new Int32Array(w.pageCount);
+    this.writtenSinceClear = new Uint8Array(w.pageCount);
+  }
+
+  expectInitial(p: number, cells: readonly number[]): void {
+    for (let c = 0; c < cells.length; c++) {
+      this.expected[p * this.cells + c] = cells[c];
+      this.known[p * this.cells + c] = 1;
+    }
+  }
+
+  hasFired(o: OracleName): boolean {
+    return this.fired.has(o);
+  }
+
+  report(oracle: OracleName, page: number, message: string, participants?: string[]): void {
+    if (this.fired.has(oracle)) return;
+    this.fired.add(oracle);
+    const w = this.w;
+    const t = w.current;
+    const label = t?.label ?? 'end of run';
+    this.violations.push({
+      oracle,
+      step: w.step,
+      thread: t?.id ?? -1,
+      label,
+      page: page >= 0 ? w.pageName(page) : '',
+      message,
+      participants: participants ?? (page >= 0 ? [label, w.lastChange[page]] : [label]),
+    });
+  }
+
+  /** An access through a cached translation: the frame must still be the one translated. */
+  checkCachedAccess(cache: TranslationCache, p: number, write: boolean): void {
+    const f = cache.frame[p];
+    const frames = this.w.frames;
+    if (frames.free[f] === 1 || frames.gen[f] !== cache.gen[p]) {
+      if (this.fired.has('use-after-free')) return;
+      const state = frames.free[f] === 1 ? 'a free frame' : `frame ${f} reallocated to another page`;
+      this.report(
+        'use-after-free',
+        p,
+        `${this.w.current?.name} ${write ? 'wrote' : 'read'} ${this.w.pageName(p)} through a stale ${cache.name} entry → ${state} (translated at generation ${cache.gen[p]}, now ${frames.gen[f]})`,
+      );
+    }
+  }
+
+  onRead(p: number, cell: number, value: number, via: string): void {
+    if (this.exempt[p] > 0) return;
+    const i = p * this.cells + cell;
+    if (this.known[i] === 1 && this.expected[i] !== value && !this.fired.has('stale-read')) {
+      this.report(
+        'stale-read',
+        p,
+        `${this.w.current?.name} read ${this.w.pageName(p)}[${cell}] = ${value} via ${via}, but the last value written was ${this.expected[i]}`,
+      );
+    }
+  }
+
+  onWrite(p: number, cell: number, value: number): void {
+    if (this.exempt[p] > 0) return;
+    const i = p * this.cells + cell;
+    this.expected[i] = value;
+    this.known[i] = 1;
+    if (this.clearRefsInFlight === 0) this.writtenSinceClear[p] = 1;
+  }
+
+  beginExempt(p: number): void {
+    this.exempt[p]++;
+  }
+
+  /** The zap / madvise-free returned: the page's content is no longer promised until it is written. */
+  endExempt(p: number): void {
+    this.exempt[p]--;
+    if (this.exempt[p] === 0) {
+      this.known.fill(0, p * this.cells, (p + 1) * this.cells);
+      this.writtenSinceClear[p] = 0;
+    }
+  }
+
+  beginClearRefs(): void {
+    this.clearRefsInFlight++;
+    this.writtenSinceClear.fill(0);
+  }
+
+  endClearRefs(): void {
+    this.clearRefsInFlight--;
+  }
+
+  onPagemap(p: number, softDirty: boolean): void {
+    if (softDirty || this.clearRefsInFlight > 0 || this.writtenSinceClear[p] === 0) return;
+    this.report(
+      'soft-dirty-missed',
+      p,
+      `pagemap reports ${this.w.pageName(p)} clean, but it was written after the last clear_refs returned (last change: ${this.w.lastChange[p]})`,
+    );
+  }
+
+  /** split-mapping for the pages the last step touched. */
+  checkTouched(): void {
+    const w = this.w;
+    const list = w.touchedList;
+    for (let i = 0; i < list.length; i++) {
+      const p = list[i];
+      w.touchedFlag[p] = 0;
+      if (!this.fired.has('split-mapping')) this.checkSplit(p);
+    }
+    list.length = 0;
+  }
+
+  private checkSplit(p: number): void {
+    const w = this.w;
+    if (w.windows[p] > 0 || w.ptlHeld(p)) return;
+    const pt = w.pt;
+    const frames = w.frames;
+    let frame = -1;
+    let gen = 0;
+    let first = '';
+    const present = pt.kind[p] === PteKind.Present;
+    if (present) {
+      frame = pt.frame[p];
+      gen = frames.gen[frame];
+      first = 'PTE';
+    }
+    const pteWritable = present && pt.write[p] === 1;
+    const check = (c: TranslationCache, secondary: boolean): boolean => {
+      if (c.valid[p] === 0) return false;
+      if (secondary && c.write[p] === 1 && !pteWritable) {
+        this.report(
+          'split-mapping',
+          p,
+          `${c.name} holds a writable translation of ${w.pageName(p)} → frame ${c.frame[p]} while the PTE is ${w.pteText(p)}, outside any range_start/end window and PT lock`,
+        );
+        return true;
+      }
+      if (frame === -1) {
+        frame = c.frame[p];
+        gen = c.gen[p];
+        first = c.name;
+        return false;
+      }
+      if (c.frame[p] !== frame || c.gen[p] !== gen) {
+        this.report(
+          'split-mapping',
+          p,
+          `${w.pageName(p)} has two translations outside any range_start/end window and PT lock: ${first} → frame ${frame}, ${c.name} → frame ${c.frame[p]}`,
+        );
+        return true;
+      }
+      return false;
+    };
+    for (const tlb of w.cpuTlbs) if (check(tlb, false)) return;
+    const iommu = w.iommu;
+    if (iommu !== null) {
+      if (check(iommu.iotlb, true)) return;
+      for (const d of iommu.devices) if (check(d.atc, true)) return;
+    }
+  }
+
+  /** lost-write: read every expected cell through the page table or the backing store. */
+  checkEnd(): void {
+    const w = this.w;
+    const pt = w.pt;
+    for (let p = 0; p < w.pageCount; p++) {
+      if (this.exempt[p] > 0) continue;
+      for (let c = 0; c < this.cells; c++) {
+        const i = p * this.cells + c;
+        if (this.known[i] === 0) continue;
+        let value: number;
+        let via: string;
+        const kind = pt.kind[p] as PteKind;
+        if (kind === PteKind.Present) {
+          value = w.frames.read(pt.frame[p], c);
+          via = `frame ${pt.frame[p]}`;
+        } else if (kind === PteKind.Swap) {
+          const f = w.backing.swapCache[p];
+          value = f >= 0 ? w.frames.read(f, c) : w.backing.read(p, c);
+          via = f >= 0 ? `swap cache frame ${f}` : 'swap slot';
+        } else {
+          value = 0;
+          via = 'an unmapped (zero-fill) PTE';
+        }
+        if (value !== this.expected[i]) {
+          this.report(
+            'lost-write',
+            p,
+            `at the end ${w.pageName(p)}[${c}] reads ${value} via ${via}, but the last value written was ${this.expected[i]} (last change: ${w.lastChange[p]} by ${w.lastChangeBy[p]})`,
+            [w.lastChange[p]],
+          );
+          return;
+        }
+      }
+    }
+  }
+}

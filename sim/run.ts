@@ -1,0 +1,100 @@
+import { World, SimLimit } from './world.ts';
+import type { CompiledScenario } from './scenario/compiled.ts';
+import type { Sites } from './variants/sites.ts';
+import type { Chooser } from './schedule/chooser.ts';
+import { createThreads } from './kernel/threads.ts';
+import type { SimThread } from './thread.ts';
+import type { Violation } from './oracles/violation.ts';
+import type { TraceRow } from './trace/row.ts';
+
+export interface RunResult {
+  /** Steps executed. */
+  readonly steps: number;
+  /** Thread id chosen at each point where two or more threads were enabled. */
+  readonly decisions: number[];
+  /** First violation of each oracle that fired, in step order. */
+  readonly violations: readonly Violation[];
+  readonly threadNames: readonly string[];
+  /** Present when the run was traced. */
+  readonly trace: TraceRow[] | null;
+}
+
+export interface RunOptions {
+  readonly trace?: boolean;
+  /** Overrides the scenario's world.maxSteps. */
+  readonly maxSteps?: number;
+}
+
+/**
+ * Runs one schedule of a scenario under a variant: builds a fresh World, then repeatedly asks the
+ * chooser which enabled thread runs its next atomic step, checking the oracles after every step.
+ * Pure: the same scenario, sites and chooser decisions give the same result on any machine.
+ */
+export function runOnce(scenario: CompiledScenario, sites: Sites, chooser: Chooser, opts: RunOptions = {}): RunResult {
+  const tracing = opts.trace === true;
+  const w = new World(scenario, sites, tracing);
+  const threads = createThreads(w);
+  const maxSteps = opts.maxSteps ?? scenario.world.maxSteps;
+  const decisions: number[] = [];
+  const trace: TraceRow[] | null = tracing ? [] : null;
+  const enabled: SimThread[] = [];
+  // Prime every generator to its first yield: that runs no effects, it only reports the first gate.
+  for (const t of threads) {
+    const r = t.gen!.next();
+    if (r.done) t.done = true;
+    else t.gate = r.value;
+  }
+  try {
+    for (;;) {
+      let live = 0;
+      let count = 0;
+      for (let i = 0; i < threads.length; i++) {
+        const t = threads[i];
+        if (t.done) continue;
+        if (!t.daemon) live++;
+        if (t.gate === null || t.gate.isOpen()) enabled[count++] = t;
+      }
+      if (live === 0) break;
+      if (count === 0) {
+        const blocked = threads.filter((t) => !t.done && !t.daemon).map((t) => `${t.name} (after ${t.label || 'start'})`);
+        w.current = null;
+        w.oracles.report('deadlock', -1, `no thread can run; waiting: ${blocked.join(', ')}`, blocked);
+        break;
+      }
+      if (w.step >= maxSteps) {
+        w.current = null;
+        w.oracles.report('step-budget', -1, `the run exceeded ${maxSteps} steps`, []);
+        break;
+      }
+      const t = chooser.pick(enabled, count, w.step);
+      if (count > 1) decisions.push(t.id);
+      w.current = t;
+      const r = t.gen!.next();
+      if (r.done) {
+        t.done = true;
+        t.gate = null;
+      } else {
+        t.gate = r.value;
+      }
+      if (trace !== null) {
+        trace.push({ step: w.step, thread: t.id, label: t.label, page: t.page >= 0 ? w.pageName(t.page) : '', effects: w.effects.join('; ') });
+        w.effects = [];
+      }
+      w.oracles.checkTouched();
+      w.step++;
+    }
+    w.current = null;
+    w.oracles.checkEnd();
+  } catch (e) {
+    if (!(e instanceof SimLimit)) throw e;
+    w.current = null;
+    w.oracles.report('step-budget', -1, e.message, []);
+  }
+  return {
+    steps: w.step,
+    decisions,
+    violations: w.oracles.violations,
+    threadNames: threads.map((t) => t.name),
+    trace,
+  };
+}

@@ -1,0 +1,104 @@
+import type { ScenarioInput } from './schema.ts';
+
+export interface CatalogEntry {
+  readonly scenario: ScenarioInput;
+  /** The preset that shows the race; the correct presets (v4.13, v4.15) must find nothing. */
+  readonly buggyVariant: string;
+  /** Oracles the buggy variant is expected to fire (any of them). */
+  readonly expect: readonly string[];
+}
+
+const cell0 = [0, 0, 0, 0];
+
+/**
+ * The built-in scenarios. Each is a small program whose race the buggy variant exposes; the
+ * comments say which kernel sequence each thread stands for.
+ */
+export const CATALOG: readonly CatalogEntry[] = [
+  {
+    // Documentation/vm/mmu_notifier.rst ("When changing a pte to write protect or to point to a new
+    // write protected page with same content…"): two COW pages, four CPU threads, two device threads.
+    // Without invalidate_range under the PT lock, the device keeps reading A's old page after a CPU
+    // already wrote the new one.
+    scenario: {
+      name: 'cow-two-pages',
+      description: 'the COW table of Documentation/vm/mmu_notifier.rst: a device reads A and B while CPUs COW and write them',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [...cell0], cow: true }, B: { cells: [...cell0], cow: true } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1]] },
+        { name: 'cpu1', on: 'cpu', ops: [['write', 'B', 0, 1]] },
+        { name: 'cpu2', on: 'cpu', ops: [['write', 'A', 0, 2]] },
+        { name: 'cpu3', on: 'cpu', ops: [['write', 'B', 0, 2]] },
+        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['read', 'A', 0]] },
+        { name: 'dev2', on: 'device:dev0', ops: [['read', 'B', 0], ['read', 'B', 0]] },
+      ],
+    },
+    buggyVariant: 'range-end-only',
+    expect: ['stale-read'],
+  },
+  {
+    // try_to_unmap_one() discarding a clean MADV_FREE page in v4.11: between pte_unmap_unlock() and
+    // mmu_notifier_invalidate_page() a CPU faults a fresh page in while the device's ATC still maps
+    // the old frame.
+    scenario: {
+      name: 'unmap-window-madv-free',
+      description: 'reclaim discards a clean MADV_FREE page; a CPU faults a new page into the window before invalidate_page',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [5, 0, 0, 0] } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A'], ['reclaim', 'A']] },
+        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['read', 'A', 0], ['read', 'A', 0], ['read', 'A', 0]] },
+        { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 1], ['read', 'A', 1], ['read', 'A', 1], ['write', 'A', 0, 7]] },
+      ],
+    },
+    buggyVariant: 'v4.11',
+    expect: ['split-mapping', 'lost-write'],
+  },
+  {
+    // clear_refs_write() write-protects A and clears its soft-dirty bit, but if range_end's
+    // invalidate_range never reaches the IOMMU, the device's writable ATC entry keeps writing
+    // without a fault, and pagemap reports A clean.
+    scenario: {
+      name: 'soft-dirty-device-write',
+      description: 'a device with a writable ATC entry keeps writing after clear_refs returned; pagemap must still see soft-dirty',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [...cell0] } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'dev0', on: 'device:dev0', ops: [['write', 'A', 0, 1], ['write', 'A', 0, 2], ['write', 'A', 0, 3]] },
+        { name: 'k0', on: 'kernel', ops: [['clear-refs'], ['pagemap', 'A']] },
+      ],
+    },
+    buggyVariant: 'no-clear-refs-invalidate',
+    expect: ['soft-dirty-missed'],
+  },
+  {
+    // munmap/MADV_DONTNEED gathers A's page and frees it in tlb_flush_mmu(); without
+    // invalidate_range before the free, the device's ATC still points at the freed, reused frame.
+    scenario: {
+      name: 'zap-gather-free',
+      description: 'zap frees gathered pages; the device writes through its ATC into the freed, reused frame',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [3, 0, 0, 0] }, B: { cells: [...cell0], swapped: true } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['write', 'A', 0, 5], ['read', 'A', 0]] },
+        { name: 'k0', on: 'kernel', ops: [['zap', 'A']] },
+        { name: 'cpu0', on: 'cpu', ops: [['read', 'B', 0], ['write', 'B', 0, 9]] },
+      ],
+    },
+    buggyVariant: 'no-gather-invalidate',
+    expect: ['use-after-free'],
+  },
+];
+
+export function catalogEntry(name: string): CatalogEntry | undefined {
+  return CATALOG.find((e) => e.scenario.name === name);
+}

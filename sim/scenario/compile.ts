@@ -1,0 +1,202 @@
+import { scenarioSchema, type ScenarioParsed } from './schema.ts';
+import { InputError, formatPath } from './errors.ts';
+import { LIMITS } from './limits.ts';
+import type { CompiledScenario, Op, PageSpec, Placement, ScenarioJson, ThreadSpec } from './compiled.ts';
+
+/** Kernel ops this simulator implements. An op outside it is rejected, never silently ignored. */
+export const KERNEL_OPS = ['reclaim', 'madvise-free', 'zap', 'clear-refs', 'pagemap'] as const;
+/** Ops of DESIGN.md §5 that are not simulated yet. */
+const PLANNED_OPS = new Set(['writeback', 'migrate', 'ksm-merge', 'mprotect']);
+const ACCESS_OPS = ['read', 'write'] as const;
+
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/**
+ * Validates scenario JSON (already parsed from text) and resolves it. Throws InputError listing
+ * every problem with the path of the field it is about.
+ */
+export function compileScenario(input: unknown): CompiledScenario {
+  const parsed = scenarioSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new InputError(
+      'invalid scenario',
+      parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`),
+    );
+  }
+  const s = parsed.data;
+  const problems: string[] = [];
+  const compiled = resolve(s, problems);
+  if (problems.length > 0) throw new InputError(`invalid scenario "${s.name}"`, problems);
+  return compiled;
+}
+
+function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
+  const world = s.world;
+  const pageNames = Object.keys(s.pages);
+  const pageIndex = new Map(pageNames.map((n, i) => [n, i]));
+  const pages: PageSpec[] = [];
+  for (const n of pageNames) {
+    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(n) || n.length > LIMITS.nameLength) {
+      problems.push(`pages.${n}: a page name must start with a letter and use only letters, digits and _`);
+    }
+    const spec = s.pages[n];
+    const cells = spec.cells ?? new Array<number>(world.cells).fill(0);
+    if (cells.length !== world.cells) {
+      problems.push(`pages.${n}.cells: has ${cells.length} values, world.cells is ${world.cells}`);
+    }
+    cells.forEach((v, i) => {
+      if (v < INT32_MIN || v > INT32_MAX) problems.push(`pages.${n}.cells[${i}]: ${v} is not a 32-bit integer`);
+    });
+    if (spec.cow && spec.swapped) problems.push(`pages.${n}: a page cannot be both cow and swapped`);
+    pages.push({ name: n, cells, cow: spec.cow ?? false, swapped: spec.swapped ?? false });
+  }
+  // One zero page, one frame per page, and room for a copy (COW, swap-in) of each.
+  const needed = 2 * pages.length + 2;
+  if (world.frames < needed) {
+    problems.push(`world.frames: ${world.frames} is too few for ${pages.length} pages (need at least ${needed})`);
+  }
+  if (world.kvm) problems.push('world.kvm: KVM is not simulated by this version yet');
+  if (world.iommu === 'intel-svm' || world.iommu === 'arm-smmu-v3') {
+    problems.push(`world.iommu: "${world.iommu}" is not simulated by this version yet (available: amd-v2, none)`);
+  }
+
+  const deviceIndex = new Map<string, number>();
+  s.devices.forEach((d, i) => {
+    if (deviceIndex.has(d.name)) problems.push(`devices[${i}].name: duplicate device "${d.name}"`);
+    deviceIndex.set(d.name, i);
+  });
+  if (s.devices.length > 0 && world.iommu === 'none') problems.push('devices: devices need an IOMMU (world.iommu is "none")');
+
+  const threadNames = new Set<string>();
+  const threads: ThreadSpec[] = [];
+  let cpuCount = 0;
+  let vcpuCount = 0;
+  let totalOps = 0;
+  s.threads.forEach((th, ti) => {
+    const at = `threads[${ti}]`;
+    if (threadNames.has(th.name)) problems.push(`${at}.name: duplicate thread "${th.name}"`);
+    threadNames.add(th.name);
+    let on: Placement | null = null;
+    if (th.on === 'cpu') on = { kind: 'cpu', cpu: cpuCount++ };
+    else if (th.on === 'kernel') on = { kind: 'kernel' };
+    else if (th.on === 'vcpu') {
+      problems.push(`${at}.on: vcpu threads need KVM, which this version does not simulate yet`);
+      on = { kind: 'vcpu', vcpu: vcpuCount++ };
+    } else if (th.on.startsWith('device:')) {
+      const dn = th.on.slice('device:'.length);
+      const di = deviceIndex.get(dn);
+      if (di === undefined) {
+        problems.push(`${at}.on: unknown device "${dn}" (devices: ${[...deviceIndex.keys()].join(', ') || 'none'})`);
+      } else on = { kind: 'device', device: di };
+    } else {
+      problems.push(`${at}.on: "${th.on}" is not one of cpu, kernel, vcpu, device:NAME`);
+    }
+    totalOps += th.ops.length;
+    const ops: Op[] = [];
+    th.ops.forEach((raw, oi) => {
+      const op = resolveOp(raw, `${at}.ops[${oi}]`, on, pageIndex, world.cells, problems);
+      if (op) ops.push(op);
+    });
+    if (on) threads.push({ name: th.name, on, ops });
+  });
+  if (totalOps > LIMITS.opsTotal) problems.push(`threads: ${totalOps} ops in all, at most ${LIMITS.opsTotal}`);
+
+  const source: ScenarioJson = {
+    name: s.name,
+    ...(s.description !== undefined ? { description: s.description } : {}),
+    ...(s.variant !== undefined ? { variant: s.variant } : {}),
+    world: { ...world },
+    pages: Object.fromEntries(
+      pages.map((p) => [p.name, { cells: [...p.cells], ...(p.cow ? { cow: true } : {}), ...(p.swapped ? { swapped: true } : {}) }]),
+    ),
+    devices: s.devices.map((d) => ({ name: d.name, ats: d.ats })),
+    threads: s.threads.map((t) => ({ name: t.name, on: t.on, ops: t.ops.map((o) => [...o]) })),
+  };
+  return {
+    name: s.name,
+    description: s.description ?? '',
+    variant: s.variant,
+    world,
+    pages,
+    devices: s.devices,
+    threads,
+    cpuCount,
+    vcpuCount,
+    source,
+  };
+}
+
+function resolveOp(
+  raw: (string | number)[],
+  at: string,
+  on: Placement | null,
+  pages: Map<string, number>,
+  cells: number,
+  problems: string[],
+): Op | null {
+  const verb = raw[0];
+  if (typeof verb !== 'string') {
+    problems.push(`${at}[0]: the op name must be a string`);
+    return null;
+  }
+  const page = (i: number): number => {
+    const v = raw[i];
+    if (typeof v !== 'string') {
+      problems.push(`${at}[${i}]: a page name (string) is needed`);
+      return -1;
+    }
+    const p = pages.get(v);
+    if (p === undefined) {
+      problems.push(`${at}[${i}]: unknown page "${v}" (pages: ${[...pages.keys()].join(', ')})`);
+      return -1;
+    }
+    return p;
+  };
+  const arity = (n: number, form: string): boolean => {
+    if (raw.length !== n) {
+      problems.push(`${at}: "${verb}" takes the form ${form}, got ${raw.length} elements`);
+      return false;
+    }
+    return true;
+  };
+  const isAccessThread = on !== null && on.kind !== 'kernel';
+  if ((ACCESS_OPS as readonly string[]).includes(verb)) {
+    if (on !== null && !isAccessThread) {
+      problems.push(`${at}[0]: "${verb}" is a cpu/device/vcpu op; a kernel thread runs ${KERNEL_OPS.join(', ')}`);
+      return null;
+    }
+    if (verb === 'read') {
+      if (!arity(3, '["read", page, cell]')) return null;
+    } else if (!arity(4, '["write", page, cell, value]')) return null;
+    const p = page(1);
+    const c = raw[2];
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c >= cells) {
+      problems.push(`${at}[2]: cell must be an integer in [0, ${cells - 1}]`);
+      return null;
+    }
+    if (verb === 'read') return p < 0 ? null : { kind: 'read', page: p, cell: c, value: 0 };
+    const v = raw[3];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) {
+      problems.push(`${at}[3]: value must be a 32-bit integer`);
+      return null;
+    }
+    return p < 0 ? null : { kind: 'write', page: p, cell: c, value: v };
+  }
+  if (PLANNED_OPS.has(verb)) {
+    problems.push(`${at}[0]: "${verb}" is not simulated by this version yet (available: ${KERNEL_OPS.join(', ')})`);
+    return null;
+  }
+  if (!(KERNEL_OPS as readonly string[]).includes(verb)) {
+    problems.push(`${at}[0]: unknown op "${verb}" (ops: read, write, ${KERNEL_OPS.join(', ')})`);
+    return null;
+  }
+  if (isAccessThread) {
+    problems.push(`${at}[0]: "${verb}" is a kernel op; put it on a thread with "on": "kernel"`);
+    return null;
+  }
+  if (verb === 'clear-refs') return arity(1, '["clear-refs"]') ? { kind: 'clear-refs' } : null;
+  if (!arity(2, `["${verb}", page]`)) return null;
+  const p = page(1);
+  return p < 0 ? null : { kind: verb as 'reclaim' | 'madvise-free' | 'zap' | 'pagemap', page: p };
+}

@@ -1,0 +1,67 @@
+import type { IommuKind } from '../model/iommu.ts';
+
+/** A scenario after validation: names resolved to indices, every op typed. */
+export type Op =
+  | { readonly kind: 'read'; readonly page: number; readonly cell: number; readonly value: 0 }
+  | { readonly kind: 'write'; readonly page: number; readonly cell: number; readonly value: number }
+  | { readonly kind: 'reclaim' | 'madvise-free' | 'zap' | 'pagemap' | 'writeback' | 'migrate'; readonly page: number }
+  | { readonly kind: 'clear-refs' }
+  | { readonly kind: 'ksm-merge'; readonly page: number; readonly other: number }
+  | { readonly kind: 'mprotect'; readonly page: number; readonly prot: 'r' | 'rw' };
+
+export type AccessOpSpec = Extract<Op, { kind: 'read' | 'write' }>;
+
+export type Placement =
+  | { readonly kind: 'cpu'; readonly cpu: number }
+  | { readonly kind: 'device'; readonly device: number }
+  | { readonly kind: 'kernel' }
+  | { readonly kind: 'vcpu'; readonly vcpu: number };
+
+export interface ThreadSpec {
+  readonly name: string;
+  readonly on: Placement;
+  readonly ops: readonly Op[];
+}
+
+export interface WorldConfig {
+  readonly frames: number;
+  readonly cells: number;
+  readonly ptLock: 'per-page' | 'single';
+  readonly iommu: IommuKind | 'none';
+  readonly kvm: boolean;
+  readonly maxSteps: number;
+  readonly maxRetries: number;
+}
+
+export interface PageSpec {
+  readonly name: string;
+  readonly cells: readonly number[];
+  readonly cow: boolean;
+  readonly swapped: boolean;
+}
+
+export interface CompiledScenario {
+  readonly name: string;
+  readonly description: string;
+  /** The variant the scenario names by default (a preset name), if any. */
+  readonly variant: string | undefined;
+  readonly world: WorldConfig;
+  readonly pages: readonly PageSpec[];
+  readonly devices: readonly { readonly name: string; readonly ats: boolean }[];
+  readonly threads: readonly ThreadSpec[];
+  readonly cpuCount: number;
+  readonly vcpuCount: number;
+  /** The scenario as JSON with every default filled in: what a finding file stores. */
+  readonly source: ScenarioJson;
+}
+
+/** The JSON format of DESIGN.md §5, defaults filled. */
+export interface ScenarioJson {
+  name: string;
+  description?: string;
+  variant?: string;
+  world: WorldConfig;
+  pages: Record<string, { cells: number[]; cow?: boolean; swapped?: boolean }>;
+  devices: { name: string; ats: boolean }[];
+  threads: { name: string; on: string; ops: (string | number)[][] }[];
+}

@@ -1,0 +1,93 @@
+import type { Sites } from './sites.ts';
+
+export interface Variant {
+  readonly name: string;
+  readonly description: string;
+  readonly sites: Sites;
+}
+
+/**
+ * v4.13 — commit 369ea8242c0f ("mm/rmap: update to new mmu_notifier semantic v2") and its series
+ * (a4d1a885251382 "dax: update to new mmu_notifier semantic", 
+ * 0f10851ea475's parent state): range_start/end around every path, invalidate_range under the PT
+ * lock wherever a PTE is cleared, and range_end calling invalidate_range again.
+ */
+const V4_13: Sites = {
+  'cow.clearPte': 'clear-flush-notify', // wp_page_copy: ptep_clear_flush_notify() since 34ee645e83b6 (v4.0)
+  'cow.rangeEnd': 'end', // mmu_notifier_invalidate_range_end() always calls ->invalidate_range (mm/mmu_notifier.c)
+  'unmap.notify': 'under-ptl', // try_to_unmap_one: mmu_notifier_invalidate_range() before page_vma_mapped_walk unlocks
+  'unmap.rangeBracket': 'true', // try_to_unmap_one: range_start before the walk, range_end after (369ea8242c0f)
+  'zap.gatherInvalidate': 'before-free', // tlb_flush_mmu_tlbonly() calls mmu_notifier_invalidate_range()
+  'clearRefs.invalidate': 'range-end', // clear_refs_write: range_start(0,-1) … range_end(0,-1)
+  'mkclean.notify': 'under-ptl', // page_mkclean_one: invalidate_range under the PT lock (369ea8242c0f)
+  'migrate.flush': 'before-copy', // try_to_unmap(TTU_MIGRATION) runs before move_to_new_page copies
+  'ksm.writeProtect': 'notify-under-ptl', // write_protect_page: ptep_clear_flush_notify()
+  'ksm.replace': 'notify-under-ptl', // replace_page: ptep_clear_flush_notify() + set_pte_at_notify()
+  'mprotect.notify': 'range-end', // change_pmd_range: mmu_notifier_invalidate_range_start/end
+  'kvm.retryCheck': 'true', // tdp_page_fault / __direct_map: mmu_notifier_retry()
+  'kvm.seqIncrement': 'locked', // kvm_mmu_notifier_invalidate_range_end: seq++ under mmu_lock
+  'iommu.notifyOnUpgrade': 'false', // wp_page_reuse: ptep_set_access_flags(), no notifier in v4.x
+  'iommu.setsDirty': 'false',
+  'intelSvm.deferredInvalidation': 'false',
+};
+
+const PRESET_LIST: readonly Variant[] = [
+  {
+    name: 'v4.11',
+    description:
+      'legacy: try_to_unmap_one and page_mkclean_one call invalidate_page after pte_unmap_unlock, no range_start/end around them; COW already uses ptep_clear_flush_notify',
+    sites: {
+      ...V4_13,
+      'unmap.notify': 'after-unlock',
+      'unmap.rangeBracket': 'false',
+      'mkclean.notify': 'after-unlock',
+    },
+  },
+  {
+    name: 'v4.13',
+    description: 'commit 369ea8242c0f: range_start/end everywhere, invalidate_range under the PT lock, again from range_end',
+    sites: V4_13,
+  },
+  {
+    name: 'v4.15',
+    description:
+      'commit 0f10851ea475: invalidate_range under the PT lock only where a page is freed before range_end or a PTE points to a new page; range_only_end elsewhere',
+    sites: {
+      ...V4_13,
+      'cow.rangeEnd': 'only-end', // wp_page_copy: mmu_notifier_invalidate_range_only_end()
+      'unmap.notify': 'under-ptl-when-cleared',
+      'mkclean.notify': 'range-end', // page_mkclean_one: "No need to call mmu_notifier_invalidate_range()"
+      'ksm.writeProtect': 'range-end', // write_protect_page: ptep_clear_flush(), "No need to notify"
+      'ksm.replace': 'range-end', // replace_page: ptep_clear_flush(), read-only → read-only same content
+    },
+  },
+  {
+    name: 'range-end-only',
+    description: 'hypothetical: secondary TLBs are never flushed under the PT lock, only from range_end',
+    sites: {
+      ...V4_13,
+      'cow.clearPte': 'clear-flush',
+      'unmap.notify': 'range-end',
+      'zap.gatherInvalidate': 'range-end',
+      'mkclean.notify': 'range-end',
+      'ksm.writeProtect': 'range-end',
+      'ksm.replace': 'range-end',
+    },
+  },
+  {
+    name: 'no-gather-invalidate',
+    description: 'hypothetical: v4.13 but tlb_flush_mmu frees gathered pages without flushing secondary TLBs first',
+    sites: { ...V4_13, 'zap.gatherInvalidate': 'range-end' },
+  },
+  {
+    name: 'no-clear-refs-invalidate',
+    description: 'hypothetical: v4.13 but clear_refs_write never flushes secondary TLBs after write-protecting',
+    sites: { ...V4_13, 'clearRefs.invalidate': 'none' },
+  },
+];
+
+export const PRESETS: ReadonlyMap<string, Variant> = new Map(PRESET_LIST.map((v) => [v.name, v]));
+
+export function presetNames(): string[] {
+  return PRESET_LIST.map((v) => v.name);
+}

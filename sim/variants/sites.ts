@@ -1,0 +1,86 @@
+/**
+ * The notifier call sites whose placement a variant decides (DESIGN.md §4). The first choice of each
+ * site is the v4.13 behaviour. Each entry says which kernel code it stands for, so `racefarm
+ * variants --sites` and the validation messages can explain themselves.
+ */
+export const SITES = {
+  'cow.clearPte': {
+    choices: ['clear-flush-notify', 'clear-flush'],
+    doc: 'wp_page_copy (mm/memory.c): ptep_clear_flush_notify() calls invalidate_range under the PT lock before set_pte_at_notify() installs the new page; plain ptep_clear_flush() does not',
+  },
+  'cow.rangeEnd': {
+    choices: ['end', 'only-end'],
+    doc: 'wp_page_copy: mmu_notifier_invalidate_range_end() calls invalidate_range again (v4.13); _only_end() skips it (v4.15, commit 0f10851ea475)',
+  },
+  'unmap.notify': {
+    choices: ['under-ptl', 'under-ptl-when-cleared', 'after-unlock', 'range-end'],
+    doc: 'try_to_unmap_one (mm/rmap.c): invalidate_range under the PT lock for every cleared PTE (v4.13) · only where v4.15 kept it · invalidate_page after pte_unmap_unlock (v4.11) · only from range_end',
+  },
+  'unmap.rangeBracket': {
+    choices: ['true', 'false'],
+    doc: 'try_to_unmap_one: mmu_notifier_invalidate_range_start/end around the walk (added in v4.13 by commit 369ea8242c0f)',
+  },
+  'zap.gatherInvalidate': {
+    choices: ['before-free', 'range-end'],
+    doc: 'tlb_flush_mmu_tlbonly (mm/memory.c) calls mmu_notifier_invalidate_range before tlb_flush_mmu_free frees the gathered pages, or only range_end flushes secondary TLBs',
+  },
+  'clearRefs.invalidate': {
+    choices: ['range-end', 'none'],
+    doc: 'clear_refs_write (fs/proc/task_mmu.c) relies on mmu_notifier_invalidate_range_end() calling invalidate_range, or no secondary flush happens at all',
+  },
+  'mkclean.notify': {
+    choices: ['under-ptl', 'after-unlock', 'range-end', 'none'],
+    doc: 'page_mkclean_one (mm/rmap.c): invalidate_range under the PT lock (v4.13) · invalidate_page after unlock (v4.11) · only from range_end (v4.15) · never',
+  },
+  'migrate.flush': {
+    choices: ['before-copy', 'after-copy'],
+    doc: 'migrate_pages: secondary TLBs are flushed when try_to_unmap installs the migration entry, before the page is copied, or only after the copy',
+  },
+  'ksm.writeProtect': {
+    choices: ['notify-under-ptl', 'range-end', 'after-compare'],
+    doc: 'write_protect_page (mm/ksm.c): ptep_clear_flush_notify under the PT lock · flush from its range_end (v4.15) · flush only after pages_identical compared the contents',
+  },
+  'ksm.replace': {
+    choices: ['notify-under-ptl', 'range-end'],
+    doc: 'replace_page (mm/ksm.c): ptep_clear_flush_notify before set_pte_at_notify, or only range_end',
+  },
+  'mprotect.notify': {
+    choices: ['range-end', 'none'],
+    doc: 'change_protection (mm/mprotect.c): range_end flushes secondary TLBs, or nothing does',
+  },
+  'kvm.retryCheck': {
+    choices: ['true', 'false'],
+    doc: 'mmu_notifier_retry() in the KVM fault path (virt/kvm, arch/x86/kvm/mmu.c)',
+  },
+  'kvm.seqIncrement': {
+    choices: ['locked', 'after-unlock'],
+    doc: 'kvm_mmu_notifier_invalidate_range_end bumps mmu_notifier_seq under mmu_lock, or after releasing it',
+  },
+  'iommu.notifyOnUpgrade': {
+    choices: ['true', 'false'],
+    doc: 'a read-only → writable PTE upgrade (wp_page_reuse, mprotect) notifies secondary TLBs; an IOMMU that caches permission faults (arm-smmu-v3) livelocks without it',
+  },
+  'iommu.setsDirty': {
+    choices: ['false', 'true'],
+    doc: 'the IOMMU hardware walk sets the PTE young/dirty bits itself (otherwise a write to a clean PTE goes through a PRI fault)',
+  },
+  'intelSvm.deferredInvalidation': {
+    choices: ['false', 'true'],
+    doc: 'intel-svm skips the flush while the PASID is inactive',
+  },
+} as const;
+
+export type SiteName = keyof typeof SITES;
+export type SiteChoice<S extends SiteName> = (typeof SITES)[S]['choices'][number];
+/** A full assignment: every site has exactly one of its allowed choices. */
+export type Sites = { readonly [S in SiteName]: SiteChoice<S> };
+
+export const SITE_NAMES = Object.keys(SITES) as SiteName[];
+
+export function isSiteName(name: string): name is SiteName {
+  return Object.prototype.hasOwnProperty.call(SITES, name);
+}
+
+export function isChoiceOf<S extends SiteName>(site: S, value: unknown): value is SiteChoice<S> {
+  return typeof value === 'string' && (SITES[site].choices as readonly string[]).includes(value);
+}
