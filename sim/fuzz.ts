@@ -1,0 +1,88 @@
+import { runOnce } from './run.ts';
+import type { CompiledScenario } from './scenario/compiled.ts';
+import type { Variant } from './variants/presets.ts';
+import { makeChooser, threadCount, type StrategySpec } from './schedule/strategy.ts';
+import { FINDING_FORMAT, violationSignature, type Finding } from './finding.ts';
+import { SIM_VERSION } from './version.ts';
+import { NOT_A_RACE, type OracleName } from './oracles/violation.ts';
+
+export interface BatchResult {
+  schedules: number;
+  steps: number;
+  /** Runs in which each oracle fired. */
+  byOracle: Partial<Record<OracleName, number>>;
+  /** One finding per signature: the lowest seed that produced it in this batch. */
+  findings: Finding[];
+}
+
+export function emptyBatch(): BatchResult {
+  return { schedules: 0, steps: 0, byOracle: {}, findings: [] };
+}
+
+/**
+ * Runs seeds [seedStart, seedStart + count) of a strategy. Pure and deterministic: the same
+ * arguments give the same result in any process, which is what lets the farm split a campaign
+ * into seed ranges and any worker run any range.
+ */
+export function runSeeds(
+  sc: CompiledScenario,
+  variant: Variant,
+  strategy: StrategySpec,
+  seedStart: number,
+  count: number,
+  onProgress?: (done: number, batch: BatchResult) => void,
+): BatchResult {
+  const out = emptyBatch();
+  const seen = new Set<string>();
+  const threads = threadCount(sc);
+  for (let i = 0; i < count; i++) {
+    const seed = seedStart + i;
+    const r = runOnce(sc, variant.sites, makeChooser(strategy, seed, threads));
+    out.schedules++;
+    out.steps += r.steps;
+    for (const v of r.violations) {
+      out.byOracle[v.oracle] = (out.byOracle[v.oracle] ?? 0) + 1;
+      const signature = violationSignature(v, variant.name, variant.sites);
+      if (seen.has(signature)) continue;
+      seen.add(signature);
+      out.findings.push({
+        format: FINDING_FORMAT,
+        simVersion: SIM_VERSION,
+        scenario: sc.source,
+        variant: { name: variant.name, sites: variant.sites },
+        strategy,
+        seed,
+        decisions: r.decisions,
+        oracle: v.oracle,
+        message: v.message,
+        step: v.step,
+        steps: r.steps,
+        signature,
+        participants: v.participants,
+        threads: r.threadNames,
+      });
+    }
+    if (onProgress && (i & 255) === 255) onProgress(i + 1, out);
+  }
+  return out;
+}
+
+/** Merges batch results, keeping per signature the finding with the lowest seed. */
+export function mergeBatches(into: BatchResult, b: BatchResult): void {
+  into.schedules += b.schedules;
+  into.steps += b.steps;
+  for (const [k, n] of Object.entries(b.byOracle)) {
+    const o = k as OracleName;
+    into.byOracle[o] = (into.byOracle[o] ?? 0) + (n ?? 0);
+  }
+  for (const f of b.findings) {
+    const i = into.findings.findIndex((x) => x.signature === f.signature);
+    if (i < 0) into.findings.push(f);
+    else if (f.seed < into.findings[i].seed) into.findings[i] = f;
+  }
+  into.findings.sort((a, b) => a.seed - b.seed);
+}
+
+export function isRace(o: OracleName): boolean {
+  return !NOT_A_RACE.has(o);
+}

@@ -1,0 +1,74 @@
+import type { TraceRow } from './row.ts';
+import type { Violation } from '../oracles/violation.ts';
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(' ')) {
+      if (line.length === 0) line = word;
+      else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+      else {
+        out.push(line);
+        line = word;
+      }
+      while (line.length > width) {
+        out.push(line.slice(0, width));
+        line = line.slice(width);
+      }
+    }
+    out.push(line);
+  }
+  return out;
+}
+
+export interface TableOptions {
+  /** Column width per thread. */
+  readonly width?: number;
+  /** Leave out threads that never ran a step (e.g. an idle IOMMU fault worker). */
+  readonly hideIdle?: boolean;
+}
+
+/**
+ * The trace as a table in the style of Documentation/vm/mmu_notifier.rst: one column per thread,
+ * one row per step, each cell the kernel function and what it changed. The violating steps are
+ * marked with `>>` and each oracle's explanation follows the table.
+ */
+export function renderTable(
+  rows: readonly TraceRow[],
+  threadNames: readonly string[],
+  violations: readonly Violation[],
+  opts: TableOptions = {},
+): string {
+  const width = opts.width ?? 38;
+  const used = new Set(rows.map((r) => r.thread));
+  const cols = threadNames.map((n, i) => ({ name: n, id: i })).filter((c) => !opts.hideIdle || used.has(c.id));
+  const marks = new Map<number, string[]>();
+  for (const v of violations) {
+    if (v.thread >= 0) marks.set(v.step, [...(marks.get(v.step) ?? []), v.oracle]);
+  }
+  const stepW = Math.max(4, String(rows.length).length + 3);
+  const sep = '+' + '-'.repeat(stepW) + cols.map(() => '+' + '-'.repeat(width + 2)).join('') + '+';
+  const lines: string[] = [sep];
+  lines.push('|' + 'step'.padEnd(stepW) + cols.map((c) => '| ' + c.name.slice(0, width).padEnd(width) + ' ').join('') + '|');
+  lines.push(sep.replace(/-/g, '='));
+  for (const r of rows) {
+    const text = r.effects ? `${r.label}${r.page ? `(${r.page})` : ''}: ${r.effects}` : `${r.label}${r.page ? ` [${r.page}]` : ''}`;
+    const cell = wrap(text, width);
+    const mark = marks.has(r.step) ? '>>' : '';
+    for (let i = 0; i < cell.length; i++) {
+      const stepCol = i === 0 ? `${mark}${r.step}` : '';
+      lines.push(
+        '|' + stepCol.padEnd(stepW) + cols.map((c) => '| ' + (c.id === r.thread ? cell[i] : '').padEnd(width) + ' ').join('') + '|',
+      );
+    }
+    if (marks.has(r.step)) lines.push('|' + ''.padEnd(stepW) + cols.map(() => '| ' + ''.padEnd(width) + ' ').join('') + '|');
+  }
+  lines.push(sep);
+  for (const v of violations) {
+    const where = v.thread >= 0 ? `step ${v.step} (${threadNames[v.thread]}: ${v.label})` : `end of run (${v.step} steps)`;
+    lines.push(`>> ${v.oracle} at ${where}`);
+    for (const l of wrap(v.message, 100)) lines.push(`   ${l}`);
+  }
+  return lines.join('\n');
+}
