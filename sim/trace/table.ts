@@ -53,7 +53,8 @@ export function renderTable(
   lines.push('|' + 'step'.padEnd(stepW) + cols.map((c) => '| ' + c.name.slice(0, width).padEnd(width) + ' ').join('') + '|');
   lines.push(sep.replace(/-/g, '='));
   for (const r of rows) {
-    const text = r.effects ? `${r.label}${r.page ? `(${r.page})` : ''}: ${r.effects}` : `${r.label}${r.page ? ` [${r.page}]` : ''}`;
+    const head = `${r.label}${r.page ? ` [${r.page}]` : ''}`;
+    const text = r.effects ? `${head}: ${r.effects}` : head;
     const cell = wrap(text, width);
     const mark = marks.has(r.step) ? '>>' : '';
     for (let i = 0; i < cell.length; i++) {
