@@ -34,6 +34,8 @@ export function runSeeds(
 ): BatchResult {
   const out = emptyBatch();
   const seen = new Set<string>();
+  // Hashing is the costliest part of recording a violation; a batch sees few distinct ones.
+  const signatures = new Map<string, string>();
   const threads = threadCount(sc);
   for (let i = 0; i < count; i++) {
     const seed = seedStart + i;
@@ -42,7 +44,12 @@ export function runSeeds(
     out.steps += r.steps;
     for (const v of r.violations) {
       out.byOracle[v.oracle] = (out.byOracle[v.oracle] ?? 0) + 1;
-      const signature = violationSignature(v, variant.name, variant.sites);
+      const key = `${v.oracle}\u0000${v.participants.join('\u0001')}`;
+      let signature = signatures.get(key);
+      if (signature === undefined) {
+        signature = violationSignature(v, variant.name, variant.sites);
+        signatures.set(key, signature);
+      }
       if (seen.has(signature)) continue;
       seen.add(signature);
       out.findings.push({

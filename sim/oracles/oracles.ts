@@ -152,39 +152,50 @@ export class Oracles {
       gen = frames.gen[frame];
       first = 'PTE';
     }
+    this.splitFrame = frame;
+    this.splitGen = gen;
+    this.splitFirst = first;
     const pteWritable = present && pt.write[p] === 1;
-    const check = (c: TranslationCache, secondary: boolean): boolean => {
-      if (c.valid[p] === 0) return false;
-      if (secondary && c.write[p] === 1 && !pteWritable) {
-        this.report(
-          'split-mapping',
-          p,
-          `${c.name} holds a writable translation of ${w.pageName(p)} → frame ${c.frame[p]} while the PTE is ${w.pteText(p)}, outside any range_start/end window and PT lock`,
-        );
-        return true;
-      }
-      if (frame === -1) {
-        frame = c.frame[p];
-        gen = c.gen[p];
-        first = c.name;
-        return false;
-      }
-      if (c.frame[p] !== frame || c.gen[p] !== gen) {
-        this.report(
-          'split-mapping',
-          p,
-          `${w.pageName(p)} has two translations outside any range_start/end window and PT lock: ${first} → frame ${frame}, ${c.name} → frame ${c.frame[p]}`,
-        );
-        return true;
-      }
-      return false;
-    };
-    for (const tlb of w.cpuTlbs) if (check(tlb, false)) return;
+    for (const tlb of w.cpuTlbs) if (this.splitCheckOne(p, tlb, false, pteWritable)) return;
     const iommu = w.iommu;
     if (iommu !== null) {
-      if (check(iommu.iotlb, true)) return;
-      for (const d of iommu.devices) if (check(d.atc, true)) return;
+      if (this.splitCheckOne(p, iommu.iotlb, true, pteWritable)) return;
+      for (const d of iommu.devices) if (this.splitCheckOne(p, d.atc, true, pteWritable)) return;
     }
+  }
+
+  // The first valid translation seen by the split-mapping check of one page (fields, not a closure:
+  // this runs after most steps and must not allocate).
+  private splitFrame = -1;
+  private splitGen = 0;
+  private splitFirst = '';
+
+  private splitCheckOne(p: number, c: TranslationCache, secondary: boolean, pteWritable: boolean): boolean {
+    if (c.valid[p] === 0) return false;
+    const w = this.w;
+    if (secondary && c.write[p] === 1 && !pteWritable) {
+      this.report(
+        'split-mapping',
+        p,
+        `${c.name} holds a writable translation of ${w.pageName(p)} → frame ${c.frame[p]} while the PTE is ${w.pteText(p)}, outside any range_start/end window and PT lock`,
+      );
+      return true;
+    }
+    if (this.splitFrame === -1) {
+      this.splitFrame = c.frame[p];
+      this.splitGen = c.gen[p];
+      this.splitFirst = c.name;
+      return false;
+    }
+    if (c.frame[p] !== this.splitFrame || c.gen[p] !== this.splitGen) {
+      this.report(
+        'split-mapping',
+        p,
+        `${w.pageName(p)} has two translations outside any range_start/end window and PT lock: ${this.splitFirst} → frame ${this.splitFrame}, ${c.name} → frame ${c.frame[p]}`,
+      );
+      return true;
+    }
+    return false;
   }
 
   /** lost-write: read every expected cell through the page table or the backing store. */
