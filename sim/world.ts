@@ -4,6 +4,7 @@ import { PageTable, PteKind } from './model/pageTable.ts';
 import { RwSem, SpinLock } from './model/locks.ts';
 import { TranslationCache } from './model/translationCache.ts';
 import { Device, Iommu } from './model/iommu.ts';
+import { Kvm } from './model/kvm.ts';
 import type { MmuNotifierOps, PageRange } from './model/secondaryMmu.ts';
 import type { Sites } from './variants/sites.ts';
 import type { CompiledScenario } from './scenario/compiled.ts';
@@ -31,6 +32,7 @@ export class World {
   readonly mmapSem = new RwSem();
   readonly cpuTlbs: TranslationCache[];
   readonly iommu: Iommu | null;
+  readonly kvm: Kvm | null;
   readonly notifiers: MmuNotifierOps[] = [];
   /** Open mmu_notifier range_start..range_end windows covering each page. */
   readonly windows: Int32Array;
@@ -81,6 +83,12 @@ export class World {
       this.notifiers.push(this.iommu);
     } else {
       this.iommu = null;
+    }
+    if (world.kvm) {
+      this.kvm = new Kvm(pages);
+      this.notifiers.push(this.kvm);
+    } else {
+      this.kvm = null;
     }
     this.windows = new Int32Array(pages);
     this.touchedFlag = new Uint8Array(pages);

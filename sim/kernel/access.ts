@@ -14,7 +14,7 @@ export interface AccessOp {
   readonly value: number;
 }
 
-function touchFrame(w: World, t: SimThread, op: AccessOp, f: number, via: string): void {
+export function touchFrame(w: World, t: SimThread, op: AccessOp, f: number, via: string): void {
   if (op.kind === 'write') {
     w.frames.write(f, op.cell, op.value);
     w.oracles.onWrite(op.page, op.cell, op.value);

@@ -2,7 +2,7 @@ import type { World } from '../world.ts';
 import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl, unlockPtlNow } from './ptl.ts';
-import { invalidateRange, rangeEnd, rangeStart, single } from './notify.ts';
+import { changePte, invalidateRange, rangeEnd, rangeStart, single } from './notify.ts';
 
 /**
  * handle_mm_fault() for an anonymous private page (mm/memory.c, v4.13 structure). The caller holds
@@ -195,7 +195,7 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
     w.touch(p, 0);
     if (w.sites['iommu.notifyOnUpgrade'] === 'true') {
       // v6.6 arm64: ptep_set_access_flags() → flush_tlb_page() → arch_invalidate_secondary_tlbs().
-      invalidateRange(w, t, single(p));
+      yield* invalidateRange(w, t, single(p));
     }
     if (w.tracing) w.note(`${w.pageName(p)}: read-only → ${w.pteText(p)}`);
     yield* unlockPtl(w, t, p);
@@ -242,7 +242,7 @@ function* wpPageCopy(w: World, t: SimThread, p: number, orig: number, old: numbe
     t.label = 'ptep_clear_flush_notify';
     w.pt.clear(p);
     w.flushCpuTlbs(single(p));
-    invalidateRange(w, t, single(p));
+    yield* invalidateRange(w, t, single(p));
   } else {
     t.label = 'ptep_clear_flush';
     w.pt.clear(p);
@@ -258,6 +258,7 @@ function* wpPageCopy(w: World, t: SimThread, p: number, orig: number, old: numbe
   if (old !== w.zeroFrame) frames.mapcount[old]--;
   w.touch(p, 0);
   if (w.tracing) w.note(`${w.pageName(p)}: none → ${w.pteText(p)}`);
+  yield* changePte(w, t, p);
 
   yield* unlockPtl(w, t, p);
   yield* rangeEnd(w, t, single(p), onlyEnd);

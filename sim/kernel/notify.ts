@@ -26,8 +26,10 @@ export function* rangeEnd(w: World, t: SimThread, r: PageRange, onlyEnd: boolean
   yield null;
   t.label = onlyEnd ? 'mmu_notifier_invalidate_range_only_end' : 'mmu_notifier_invalidate_range_end';
   t.page = r.first;
-  if (!onlyEnd) for (const n of w.notifiers) if (n.invalidateRange) n.invalidateRange(w, t, r);
-  for (const n of w.notifiers) if (n.invalidateRangeEnd) yield* n.invalidateRangeEnd(w, t, r);
+  for (const n of w.notifiers) {
+    if (!onlyEnd && n.invalidateRange) yield* n.invalidateRange(w, t, r);
+    if (n.invalidateRangeEnd) yield* n.invalidateRangeEnd(w, t, r);
+  }
   for (let p = r.first; p <= r.last; p++) {
     w.windows[p]--;
     w.recheck(p);
@@ -35,9 +37,9 @@ export function* rangeEnd(w: World, t: SimThread, r: PageRange, onlyEnd: boolean
   if (w.tracing) w.note(`window closed ${w.rangeText(r)}`);
 }
 
-/** mmu_notifier_invalidate_range(): flush secondary TLBs now; called by the caller inside its step. */
-export function invalidateRange(w: World, t: SimThread, r: PageRange): void {
-  for (const n of w.notifiers) if (n.invalidateRange) n.invalidateRange(w, t, r);
+/** mmu_notifier_invalidate_range(): flush secondary TLBs, starting inside the caller's step. */
+export function* invalidateRange(w: World, t: SimThread, r: PageRange): Step {
+  for (const n of w.notifiers) if (n.invalidateRange) yield* n.invalidateRange(w, t, r);
 }
 
 /** mmu_notifier_invalidate_range() as a step of its own (an explicit call under the PT lock). */
@@ -45,7 +47,7 @@ export function* invalidateRangeStep(w: World, t: SimThread, r: PageRange): Step
   yield null;
   t.label = 'mmu_notifier_invalidate_range';
   t.page = r.first;
-  invalidateRange(w, t, r);
+  yield* invalidateRange(w, t, r);
 }
 
 /** mmu_notifier_invalidate_page() (v4.12 and earlier): ->invalidate_page of each subscriber. */
@@ -53,7 +55,12 @@ export function* invalidatePageStep(w: World, t: SimThread, p: number): Step {
   yield null;
   t.label = 'mmu_notifier_invalidate_page';
   t.page = p;
-  for (const n of w.notifiers) if (n.invalidatePage) n.invalidatePage(w, t, p);
+  for (const n of w.notifiers) if (n.invalidatePage) yield* n.invalidatePage(w, t, p);
+}
+
+/** set_pte_at_notify() → mmu_notifier_change_pte(): the caller already set the PTE in this step. */
+export function* changePte(w: World, t: SimThread, p: number): Step {
+  for (const n of w.notifiers) if (n.changePte) yield* n.changePte(w, t, p);
 }
 
 export function single(p: number): PageRange {

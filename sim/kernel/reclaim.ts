@@ -29,20 +29,23 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
   yield null;
   t.label = 'shrink_page_list: isolate_lru_page + trylock_page';
   t.page = p;
-  if (w.pt.kind[p] !== PteKind.Present || w.pt.frame[p] === w.zeroFrame) {
+  // The LRU page of P: the mapped one, or an unmapped page still in the swap cache (a fault or a
+  // GUP pin kept it there last time).
+  const mapped = w.pt.kind[p] === PteKind.Present && w.pt.frame[p] !== w.zeroFrame;
+  const f = mapped ? w.pt.frame[p] : w.pt.kind[p] === PteKind.Swap ? backing.swapCache[p] : -1;
+  if (f < 0) {
     if (w.tracing) w.note(`${w.pageName(p)} is ${w.pteText(p)}: no LRU page to reclaim`);
     return;
   }
-  const f = w.pt.frame[p];
   if (frames.lockOwner[f] !== -1) {
     if (w.tracing) w.note(`frame ${f} is locked: keep`);
     return;
   }
   frames.refcount[f]++; // isolation reference
   frames.lockOwner[f] = t.id;
-  if (w.tracing) w.note(`frame ${f} isolated and locked`);
+  if (w.tracing) w.note(`frame ${f} isolated and locked${mapped ? '' : ' (swap cache, unmapped)'}`);
 
-  if (frames.lazyfree[f] === 0 && backing.swapCache[p] !== f) {
+  if (mapped && frames.lazyfree[f] === 0 && backing.swapCache[p] !== f) {
     yield null;
     t.label = 'add_to_swap';
     backing.swapCache[p] = f;
@@ -50,7 +53,7 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
     frames.dirty[f] = 1; // add_to_swap() dirties the page: its swap slot holds nothing yet
   }
 
-  const result = yield* tryToUnmapOne(w, t, p, f);
+  const result = mapped ? yield* tryToUnmapOne(w, t, p, f) : Unmapped.Swapped;
 
   // Back in shrink_page_list().
   yield null;

@@ -2,6 +2,7 @@ import type { World } from '../world.ts';
 import { SimThread, type Step } from '../thread.ts';
 import type { Op, ThreadSpec } from '../scenario/compiled.ts';
 import { cpuAccess, deviceAccess, iommuFaultWorker } from './access.ts';
+import { vcpuAccess } from './kvmFault.ts';
 import { reclaim } from './reclaim.ts';
 import { madviseFree } from './madvise.ts';
 import { zap } from './zap.ts';
@@ -30,6 +31,7 @@ function* scenarioThread(w: World, t: SimThread, spec: ThreadSpec): Step {
     t.op = i;
     if (op.kind === 'read' || op.kind === 'write') {
       if (t.kind === 'cpu') yield* cpuAccess(w, t, op);
+      else if (t.kind === 'vcpu') yield* vcpuAccess(w, t, op);
       else yield* deviceAccess(w, t, op);
     } else {
       yield* kernelOp(w, t, op);

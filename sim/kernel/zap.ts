@@ -49,7 +49,7 @@ export function* zap(w: World, t: SimThread, p: number): Step {
       ? 'tlb_flush_mmu_tlbonly: flush_tlb + mmu_notifier_invalidate_range'
       : 'tlb_flush_mmu_tlbonly: flush_tlb';
   w.flushCpuTlbs(single(p));
-  if (w.sites['zap.gatherInvalidate'] === 'before-free') invalidateRange(w, t, single(p));
+  if (w.sites['zap.gatherInvalidate'] === 'before-free') yield* invalidateRange(w, t, single(p));
   yield* unlockPtl(w, t, p);
   yield null;
   t.label = 'tlb_flush_mmu_free: free_pages_and_swap_cache';

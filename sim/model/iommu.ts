@@ -2,7 +2,7 @@ import { TranslationCache } from './translationCache.ts';
 import type { Gate } from './gate.ts';
 import type { MmuNotifierOps, PageRange } from './secondaryMmu.ts';
 import type { World } from '../world.ts';
-import type { SimThread } from '../thread.ts';
+import type { SimThread, Step } from '../thread.ts';
 
 export type IommuKind = 'amd-v2' | 'intel-svm' | 'arm-smmu-v3';
 
@@ -86,11 +86,11 @@ export class Iommu implements MmuNotifierOps {
     if (w.tracing) w.note(`${this.name} flush ${w.rangeText(r)} (IOTLB + ATC)`);
   }
 
-  invalidateRange(w: World, _t: SimThread, r: PageRange): void {
+  *invalidateRange(w: World, _t: SimThread, r: PageRange): Step {
     this.flushRange(w, r);
   }
 
-  invalidatePage(w: World, _t: SimThread, page: number): void {
+  *invalidatePage(w: World, _t: SimThread, page: number): Step {
     this.flushRange(w, { first: page, last: page });
   }
 }

@@ -162,6 +162,7 @@ export class Oracles {
       if (this.splitCheckOne(p, iommu.iotlb, true, pteWritable)) return;
       for (const d of iommu.devices) if (this.splitCheckOne(p, d.atc, true, pteWritable)) return;
     }
+    if (w.kvm !== null) this.splitCheckOne(p, w.kvm.spte, true, pteWritable);
   }
 
   // The first valid translation seen by the split-mapping check of one page (fields, not a closure:

@@ -97,6 +97,26 @@ export const CATALOG: readonly CatalogEntry[] = [
     buggyVariant: 'no-gather-invalidate',
     expect: ['use-after-free'],
   },
+  {
+    // A vCPU faults A in (tdp_page_fault: seq sample, GUP, mmu_lock, install spte) while reclaim
+    // unmaps A. Without mmu_notifier_retry() the vCPU installs an spte to the page reclaim just
+    // unmapped; the second reclaim pass frees it from the swap cache, and the guest keeps using it.
+    scenario: {
+      name: 'kvm-stale-spte',
+      description: 'a vCPU fault races reclaim; the spte must not outlive the unmap (mmu_notifier_retry)',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'none', kvm: true, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [4, 0, 0, 0] } },
+      devices: [],
+      threads: [
+        { name: 'vcpu0', on: 'vcpu', ops: [['read', 'A', 0], ['read', 'A', 0], ['read', 'A', 0]] },
+        { name: 'k0', on: 'kernel', ops: [['reclaim', 'A'], ['reclaim', 'A']] },
+        { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 1], ['write', 'A', 0, 6]] },
+      ],
+    },
+    buggyVariant: 'kvm-no-retry',
+    expect: ['use-after-free', 'split-mapping'],
+  },
 ];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {

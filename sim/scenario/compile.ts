@@ -56,7 +56,6 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
   if (world.frames < needed) {
     problems.push(`world.frames: ${world.frames} is too few for ${pages.length} pages (need at least ${needed})`);
   }
-  if (world.kvm) problems.push('world.kvm: KVM is not simulated by this version yet');
   if (world.iommu === 'intel-svm' || world.iommu === 'arm-smmu-v3') {
     problems.push(`world.iommu: "${world.iommu}" is not simulated by this version yet (available: amd-v2, none)`);
   }
@@ -81,7 +80,7 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     if (th.on === 'cpu') on = { kind: 'cpu', cpu: cpuCount++ };
     else if (th.on === 'kernel') on = { kind: 'kernel' };
     else if (th.on === 'vcpu') {
-      problems.push(`${at}.on: vcpu threads need KVM, which this version does not simulate yet`);
+      if (!world.kvm) problems.push(`${at}.on: vcpu threads need KVM: set world.kvm to true`);
       on = { kind: 'vcpu', vcpu: vcpuCount++ };
     } else if (th.on.startsWith('device:')) {
       const dn = th.on.slice('device:'.length);

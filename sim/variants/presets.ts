@@ -84,6 +84,16 @@ const PRESET_LIST: readonly Variant[] = [
     description: 'hypothetical: v4.13 but clear_refs_write never flushes secondary TLBs after write-protecting',
     sites: { ...V4_13, 'clearRefs.invalidate': 'none' },
   },
+  {
+    name: 'kvm-no-retry',
+    description: 'hypothetical: v4.13 but the KVM fault path installs the spte without mmu_notifier_retry()',
+    sites: { ...V4_13, 'kvm.retryCheck': 'false' },
+  },
+  {
+    name: 'kvm-seq-after-unlock',
+    description: 'hypothetical: v4.13 but range_end bumps mmu_notifier_seq after dropping mmu_lock (count already 0)',
+    sites: { ...V4_13, 'kvm.seqIncrement': 'after-unlock' },
+  },
 ];
 
 export const PRESETS: ReadonlyMap<string, Variant> = new Map(PRESET_LIST.map((v) => [v.name, v]));
