@@ -3,7 +3,7 @@ import { BackingStore } from './model/backing.ts';
 import { PageTable, PteKind } from './model/pageTable.ts';
 import { RwSem, SpinLock } from './model/locks.ts';
 import { TranslationCache } from './model/translationCache.ts';
-import { Device, Iommu } from './model/iommu.ts';
+import { Device, createIommu, type Iommu } from './model/iommu.ts';
 import { Kvm } from './model/kvm.ts';
 import type { MmuNotifierOps, PageRange } from './model/secondaryMmu.ts';
 import type { Sites } from './variants/sites.ts';
@@ -79,7 +79,7 @@ export class World {
     for (let i = 0; i < scenario.cpuCount; i++) this.cpuTlbs.push(new TranslationCache(`cpu${i}.tlb`, pages));
     if (world.iommu !== 'none') {
       const devices = scenario.devices.map((d, i) => new Device(i, d.name, d.ats, pages));
-      this.iommu = new Iommu(world.iommu, pages, devices);
+      this.iommu = createIommu(world.iommu, pages, devices);
       this.notifiers.push(this.iommu);
     } else {
       this.iommu = null;

@@ -85,6 +85,7 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
   const write = op.kind === 'write';
   t.label = write ? 'device DMA write' : 'device DMA read';
   t.page = p;
+  iommu.beforeDeviceAccess(w);
   const atc = dev.atc;
   if (dev.ats && atc.valid[p] === 1 && (!write || atc.write[p] === 1)) {
     w.oracles.checkCachedAccess(atc, p, write);
@@ -100,6 +101,12 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
     }
     touchFrame(w, t, op, iotlb.frame[p], iotlb.name);
     return true;
+  }
+  if (write && iommu.cachesPermissionFaults && iotlb.valid[p] === 1) {
+    // The cached read-only entry answers the ATS request: permission fault, no walk.
+    t.label = 'device DMA write: ATS translation fault (cached read-only entry)';
+    if (w.tracing) w.note(`${iotlb.name} still holds ${w.pageName(p)} read-only; PTE ${w.pteText(p)}: PRI page request`);
+    return false;
   }
   const pt = w.pt;
   const setsDirty = w.sites['iommu.setsDirty'] === 'true';
@@ -129,7 +136,9 @@ export function* deviceAccess(w: World, t: SimThread, op: AccessOp): Step {
   let requests = 0;
   for (;;) {
     yield gate;
-    if (tryDeviceAccess(w, t, op)) return;
+    const ok = tryDeviceAccess(w, t, op);
+    if (requests > 0 && (ok || requests >= w.scenario.world.maxRetries)) iommu.inFlight--;
+    if (ok) return;
     if (++requests > w.scenario.world.maxRetries) {
       w.oracles.report(
         'no-progress',
@@ -140,6 +149,7 @@ export function* deviceAccess(w: World, t: SimThread, op: AccessOp): Step {
     }
     const req = new PageRequest(t.unit, op.page, op.kind === 'write');
     iommu.faults.push(req);
+    if (requests === 1) iommu.inFlight++;
     gate = req;
   }
 }

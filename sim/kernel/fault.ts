@@ -41,6 +41,12 @@ export function* handleMmFault(w: World, t: SimThread, p: number, write: boolean
   if (write) {
     w.pt.dirty[p] = 1;
     w.pt.softDirty[p] = 1; // pte_mkdirty() sets _PAGE_SOFT_DIRTY on x86
+    w.touch(p, 0);
+    if (w.sites['iommu.notifyOnUpgrade'] === 'true') {
+      // v6.6 arm64: __ptep_set_access_flags() "Invalidate a stale read-only entry": flush_tlb_page()
+      // → arch_invalidate_secondary_tlbs(). Before v6.6 no secondary TLB hears of it.
+      yield* invalidateRange(w, t, single(p));
+    }
   }
   yield* unlockPtl(w, t, p);
 }

@@ -6,7 +6,11 @@ export interface CatalogEntry {
   readonly buggyVariant: string;
   /** Oracles the buggy variant is expected to fire (any of them). */
   readonly expect: readonly string[];
+  /** Presets that must find nothing; v4.13 and v4.15 unless the race is about a later kernel. */
+  readonly correct: readonly string[];
 }
+
+const CORRECT = ['v4.13', 'v4.15'] as const;
 
 const cell0 = [0, 0, 0, 0];
 
@@ -38,6 +42,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
     buggyVariant: 'range-end-only',
     expect: ['stale-read'],
+    correct: CORRECT,
   },
   {
     // try_to_unmap_one() discarding a clean MADV_FREE page in v4.11: between pte_unmap_unlock() and
@@ -58,6 +63,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
     buggyVariant: 'v4.11',
     expect: ['split-mapping', 'lost-write'],
+    correct: CORRECT,
   },
   {
     // clear_refs_write() write-protects A and clears its soft-dirty bit, but if range_end's
@@ -77,6 +83,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
     buggyVariant: 'no-clear-refs-invalidate',
     expect: ['soft-dirty-missed'],
+    correct: CORRECT,
   },
   {
     // munmap/MADV_DONTNEED gathers A's page and frees it in tlb_flush_mmu(); without
@@ -96,6 +103,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
     buggyVariant: 'no-gather-invalidate',
     expect: ['use-after-free'],
+    correct: CORRECT,
   },
   {
     // A vCPU faults A in (tdp_page_fault: seq sample, GUP, mmu_lock, install spte) while reclaim
@@ -116,6 +124,49 @@ export const CATALOG: readonly CatalogEntry[] = [
     },
     buggyVariant: 'kvm-no-retry',
     expect: ['use-after-free', 'split-mapping'],
+    correct: CORRECT,
+  },
+  {
+    // The COW race of cow-two-pages behind intel-svm. intel-svm also registers ->change_pte, so
+    // set_pte_at_notify() flushes it even where invalidate_range under the PT lock is missing; a
+    // driver that defers flushes while its PASID looks idle reopens the window.
+    scenario: {
+      name: 'intel-svm-cow',
+      description: 'COW of A while an intel-svm device reads it; deferring the PASID flush leaves the device on the old page',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'intel-svm', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [...cell0], cow: true } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1]] },
+        { name: 'cpu1', on: 'cpu', ops: [['write', 'A', 0, 2]] },
+        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['read', 'A', 0], ['read', 'A', 0]] },
+      ],
+    },
+    buggyVariant: 'intel-svm-deferred',
+    expect: ['stale-read', 'split-mapping'],
+    correct: CORRECT,
+  },
+  {
+    // clear_refs write-protects A; the device reads it (the SMMU caches the read-only entry), then
+    // writes: PRI → wp_page_reuse() upgrades the PTE in place. Before v6.6 nothing tells the SMMU,
+    // which keeps answering with its read-only entry: the device faults forever. arm-smmu-v3 SVA
+    // came long after v4.15, so the correct preset here is v6.6 and the buggy one is v4.15's rule.
+    scenario: {
+      name: 'smmu-upgrade-livelock',
+      description: 'arm-smmu-v3 caches a read-only entry; an unnotified read-only → writable upgrade leaves the device faulting',
+      variant: 'v6.6',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'arm-smmu-v3', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [...cell0] } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'k0', on: 'kernel', ops: [['clear-refs']] },
+        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['write', 'A', 0, 1], ['read', 'A', 0]] },
+      ],
+    },
+    buggyVariant: 'v4.15',
+    expect: ['no-progress'],
+    correct: ['v6.6'],
   },
 ];
 

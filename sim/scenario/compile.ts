@@ -56,9 +56,6 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
   if (world.frames < needed) {
     problems.push(`world.frames: ${world.frames} is too few for ${pages.length} pages (need at least ${needed})`);
   }
-  if (world.iommu === 'intel-svm' || world.iommu === 'arm-smmu-v3') {
-    problems.push(`world.iommu: "${world.iommu}" is not simulated by this version yet (available: amd-v2, none)`);
-  }
 
   const deviceIndex = new Map<string, number>();
   s.devices.forEach((d, i) => {

@@ -62,6 +62,16 @@ const PRESET_LIST: readonly Variant[] = [
     },
   },
   {
+    name: 'v6.6',
+    description:
+      'invalidate_range renamed arch_invalidate_secondary_tlbs and called from the CPU TLB flush (so under the PT lock wherever ptep_clear_flush is); range_end no longer calls it; read-only → writable upgrades flush too (arm64)',
+    sites: {
+      ...V4_13,
+      'cow.rangeEnd': 'only-end', // __mmu_notifier_invalidate_range_end() lost the ->invalidate_range call
+      'iommu.notifyOnUpgrade': 'true', // arm64 __ptep_set_access_flags() → flush_tlb_page() → secondary flush
+    },
+  },
+  {
     name: 'range-end-only',
     description: 'hypothetical: secondary TLBs are never flushed under the PT lock, only from range_end',
     sites: {
@@ -83,6 +93,11 @@ const PRESET_LIST: readonly Variant[] = [
     name: 'no-clear-refs-invalidate',
     description: 'hypothetical: v4.13 but clear_refs_write never flushes secondary TLBs after write-protecting',
     sites: { ...V4_13, 'clearRefs.invalidate': 'none' },
+  },
+  {
+    name: 'intel-svm-deferred',
+    description: 'hypothetical: v4.13 but intel-svm postpones PASID/dev-IOTLB flushes while no device access is in flight',
+    sites: { ...V4_13, 'intelSvm.deferredInvalidation': 'true' },
   },
   {
     name: 'kvm-no-retry',
