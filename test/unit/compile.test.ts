@@ -189,13 +189,44 @@ describe('scenario/compile: validation', () => {
       rejects(s, 'threads[0].on', 'world.kvm');
     });
 
-    for (const iommu of ['intel-svm', 'arm-smmu-v3']) {
-      it(`iommu "${iommu}" is rejected as not simulated yet`, () => {
+    // intel-svm and arm-smmu-v3 (commit 939e861) and KVM (commit 3574eed) are simulated now: accepted.
+    for (const iommu of ['amd-v2', 'intel-svm', 'arm-smmu-v3', 'none']) {
+      it(`iommu "${iommu}" is accepted`, () => {
         const s = base();
         s.world = { iommu };
-        rejects(s, 'world.iommu', `"${iommu}" is not simulated by this version yet`);
+        if (iommu === 'none') {
+          s.devices = [];
+        }
+        assert.equal(compileScenario(s).world.iommu, iommu);
       });
     }
+
+    it('an unknown iommu is rejected', () => {
+      const s = base();
+      s.world = { iommu: 'vt-d' };
+      rejects(s, 'world.iommu', /.+/);
+    });
+
+    it('a vcpu thread on a world with KVM is accepted, with its own vcpu index', () => {
+      const s = base();
+      s.world = { kvm: true };
+      s.threads = [
+        { name: 'v0', on: 'vcpu', ops: [['read', 'A', 0]] },
+        { name: 'c0', on: 'cpu', ops: [] },
+        { name: 'v1', on: 'vcpu', ops: [['write', 'A', 0, 1]] },
+      ];
+      const sc = compileScenario(s);
+      assert.deepEqual(sc.threads.map((t) => t.on), [{ kind: 'vcpu', vcpu: 0 }, { kind: 'cpu', cpu: 0 }, { kind: 'vcpu', vcpu: 1 }]);
+      assert.equal(sc.vcpuCount, 2);
+    });
+
+    it('a kernel op on a vcpu thread is rejected', () => {
+      const s = base();
+      s.world = { kvm: true };
+      s.threads[0].on = 'vcpu';
+      s.threads[0].ops = [['zap', 'A']];
+      rejects(s, 'threads[0].ops[0][0]', '"zap" is a kernel op');
+    });
 
     it(`more than ${LIMITS.threads} threads`, () => {
       const s = base();
