@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { compileScenario } from '../../sim/scenario/compile.ts';
+import { KERNEL_OPS, compileScenario } from '../../sim/scenario/compile.ts';
 import { InputError } from '../../sim/scenario/errors.ts';
 import { LIMITS } from '../../sim/scenario/limits.ts';
 import { CATALOG } from '../../sim/scenario/catalog.ts';
@@ -145,14 +145,33 @@ describe('scenario/compile: validation', () => {
       rejects(s, 'threads[0].ops[0][0]', 'the op name must be a string');
     });
 
-    for (const op of [['writeback', 'A'], ['migrate', 'A'], ['ksm-merge', 'A', 'A'], ['mprotect', 'A', 'r']]) {
-      it(`unimplemented op "${op[0]}" is rejected with a message, not silently accepted`, () => {
+    // DESIGN.md §5 kernel ops. An op this version does not simulate must be rejected with a message;
+    // one it lists in KERNEL_OPS must run a kernel path (checked in kernel-ops.test.ts), never be ignored.
+    const DESIGN_OPS: Record<string, (string | number)[]> = {
+      reclaim: ['reclaim', 'A'],
+      'madvise-free': ['madvise-free', 'A'],
+      zap: ['zap', 'A'],
+      'clear-refs': ['clear-refs'],
+      pagemap: ['pagemap', 'A'],
+      writeback: ['writeback', 'A'],
+      migrate: ['migrate', 'A'],
+      'ksm-merge': ['ksm-merge', 'A', 'B'],
+      mprotect: ['mprotect', 'A', 'r'],
+    };
+    for (const [verb, op] of Object.entries(DESIGN_OPS)) {
+      if ((KERNEL_OPS as readonly string[]).includes(verb)) continue;
+      it(`unimplemented op "${verb}" is rejected with a message, not silently accepted`, () => {
         const s = base();
+        s.pages.B = {};
         s.threads[0].on = 'kernel';
         s.threads[0].ops = [op];
-        rejects(s, 'threads[0].ops[0][0]', `"${op[0]}" is not simulated by this version yet`);
+        rejects(s, 'threads[0].ops[0][0]', `"${verb}" is not simulated by this version yet`);
       });
     }
+
+    it('KERNEL_OPS only lists ops of DESIGN.md §5', () => {
+      for (const k of KERNEL_OPS) assert.ok(k in DESIGN_OPS, k);
+    });
   });
 
   describe('threads and devices', () => {

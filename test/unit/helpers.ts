@@ -71,3 +71,12 @@ export function readValues(r: RunResult, thread: string): { page: string; cell: 
   }
   return out;
 }
+
+/** Asserts that `want` occurs in `have` in this order (other entries may come in between). */
+export function assertInOrder(have: readonly string[], want: readonly string[], what = 'trace'): void {
+  let i = 0;
+  for (const x of have) if (i < want.length && x === want[i]) i++;
+  if (i < want.length) {
+    throw new Error(`${what}: missing ${JSON.stringify(want[i])} (after ${JSON.stringify(want.slice(0, i))}) in\n  ${have.join('\n  ')}`);
+  }
+}
