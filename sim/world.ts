@@ -34,6 +34,10 @@ export class World {
   readonly iommu: Iommu | null;
   readonly kvm: Kvm | null;
   readonly notifiers: MmuNotifierOps[] = [];
+  /** VM_WRITE of the vma holding each page (mprotect changes it). */
+  readonly vmaWrite: Uint8Array;
+  /** Page belongs to a shared file mapping. */
+  readonly isFile: Uint8Array;
   /** Open mmu_notifier range_start..range_end windows covering each page. */
   readonly windows: Int32Array;
   readonly oracles: Oracles;
@@ -91,6 +95,8 @@ export class World {
       this.kvm = null;
     }
     this.windows = new Int32Array(pages);
+    this.vmaWrite = new Uint8Array(pages).fill(1);
+    this.isFile = Uint8Array.from(scenario.pages, (p) => (p.file ? 1 : 0));
     this.touchedFlag = new Uint8Array(pages);
     this.lastChange = new Array<string>(pages).fill('initial');
     this.lastChangeBy = new Array<string>(pages).fill('');
@@ -103,7 +109,19 @@ export class World {
     // The initial state: each page populated (present, writable unless COW), or swapped out.
     for (let p = 0; p < pages; p++) {
       const spec = scenario.pages[p];
-      if (spec.swapped) {
+      if (spec.file) {
+        // In the page cache and mapped; write-notify keeps a shared file PTE read-only and clean
+        // until the first write fault (do_page_mkwrite), and the file holds the same content.
+        const f = this.frames.alloc(p);
+        if (f < 0) throw new Error('model bug: the scenario validator let through more pages than frames');
+        this.frames.cells.set(spec.cells, f * world.cells);
+        this.backing.cells.set(spec.cells, p * world.cells);
+        this.backing.written[p] = 1;
+        this.backing.swapCache[p] = f;
+        this.frames.mapcount[f] = 1;
+        this.frames.refcount[f] = 2;
+        this.pt.setPresent(p, f, false, false, true);
+      } else if (spec.swapped) {
         this.backing.cells.set(spec.cells, p * world.cells);
         this.backing.written[p] = 1;
         this.pt.setSwap(p, true);
@@ -183,6 +201,8 @@ export class World {
         return 'none';
       case PteKind.Swap:
         return `swap:${this.pageName(p)}${pt.softDirty[p] ? ' sd' : ''}`;
+      case PteKind.Migration:
+        return `migration:${pt.frame[p]}${pt.write[p] ? ' w' : ''}`;
       default:
         return `frame ${pt.frame[p]} ${pt.write[p] ? 'rw' : 'ro'}${pt.dirty[p] ? ' D' : ''}${pt.softDirty[p] ? ' sd' : ''}`;
     }

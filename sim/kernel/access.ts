@@ -4,7 +4,7 @@ import type { Gate } from '../model/gate.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { PageRequest } from '../model/iommu.ts';
 import type { TranslationCache } from '../model/translationCache.ts';
-import { handleMmFault } from './fault.ts';
+import { FaultResult, handleMmFault } from './fault.ts';
 
 export interface AccessOp {
   readonly kind: 'read' | 'write';
@@ -65,10 +65,14 @@ export function* cpuAccess(w: World, t: SimThread, op: AccessOp): Step {
     yield w.mmapSem.readGate;
     t.label = 'do_page_fault: down_read(mmap_sem)';
     w.mmapSem.downRead();
-    yield* handleMmFault(w, t, op.page, op.kind === 'write');
+    const r = yield* handleMmFault(w, t, op.page, op.kind === 'write');
     yield null;
-    t.label = 'do_page_fault: up_read(mmap_sem)';
+    t.label = r === FaultResult.SigSegv ? 'do_page_fault: up_read(mmap_sem), SIGSEGV' : 'do_page_fault: up_read(mmap_sem)';
     w.mmapSem.upRead();
+    if (r === FaultResult.SigSegv) {
+      if (w.tracing) w.note(`${op.kind} of ${w.pageName(op.page)} killed by SIGSEGV: the op is abandoned`);
+      return;
+    }
   }
 }
 
@@ -136,6 +140,13 @@ export function* deviceAccess(w: World, t: SimThread, op: AccessOp): Step {
   let requests = 0;
   for (;;) {
     yield gate;
+    if (gate instanceof PageRequest && gate.failed) {
+      // The PRI response said "invalid" (access_error in do_fault): the DMA is aborted.
+      t.label = 'device DMA: PRI response invalid, abort';
+      t.page = op.page;
+      iommu.inFlight--;
+      return;
+    }
     const ok = tryDeviceAccess(w, t, op);
     if (requests > 0 && (ok || requests >= w.scenario.world.maxRetries)) iommu.inFlight--;
     if (ok) return;
@@ -169,11 +180,12 @@ export function* iommuFaultWorker(w: World, t: SimThread): Step {
     t.label = 'do_fault: down_read(mmap_sem)';
     t.page = req.page;
     sem.downRead();
-    yield* handleMmFault(w, t, req.page, req.write);
+    const r = yield* handleMmFault(w, t, req.page, req.write);
     yield null;
-    t.label = 'do_fault: up_read + finish_pri_tag';
+    t.label = r === FaultResult.SigSegv ? 'do_fault: up_read + finish_pri_tag(PPR_INVALID)' : 'do_fault: up_read + finish_pri_tag';
     t.page = req.page;
     sem.upRead();
+    req.failed = r === FaultResult.SigSegv;
     req.done = true;
   }
 }

@@ -1,38 +1,59 @@
 import type { World } from '../world.ts';
 import type { SimThread, Step } from '../thread.ts';
+import type { Gate } from '../model/gate.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl, unlockPtlNow } from './ptl.ts';
 import { changePte, invalidateRange, rangeEnd, rangeStart, single } from './notify.ts';
 
+/** How a fault ended: resolved or to be retried by the caller, or refused by access_error(). */
+export const enum FaultResult {
+  Retry = 0,
+  SigSegv = 1,
+}
+
 /**
- * handle_mm_fault() for an anonymous private page (mm/memory.c, v4.13 structure). The caller holds
- * mmap_sem for read. Returns when the fault is resolved or must be retried: the caller re-runs the
- * access either way, as the hardware re-executes the faulting instruction.
+ * handle_mm_fault() (mm/memory.c, v4.13 structure) for an anonymous private or a shared file page,
+ * preceded by the access_error() check every caller makes on the vma (the page-fault handler, the
+ * IOMMU fault worker, get_user_pages). The caller holds mmap_sem for read. On Retry the caller
+ * re-runs the access, as the hardware re-executes the faulting instruction.
  */
-export function* handleMmFault(w: World, t: SimThread, p: number, write: boolean): Step {
+export function* handleMmFault(w: World, t: SimThread, p: number, write: boolean): Generator<Gate | null, FaultResult, void> {
   // handle_pte_fault(): vmf->orig_pte is read without the PT lock.
   yield null;
   t.label = 'handle_pte_fault';
   t.page = p;
+  if (write && w.vmaWrite[p] === 0) {
+    t.label = 'access_error: write to a read-only vma (SIGSEGV)';
+    return FaultResult.SigSegv;
+  }
   const kind = w.pt.kind[p] as PteKind;
   const orig = w.pt.snapshot(p);
   if (w.tracing) w.note(`orig_pte = ${w.pteText(p)}`);
   if (kind === PteKind.None) {
-    yield* doAnonymousPage(w, t, p, write);
-    return;
+    if (w.isFile[p] === 1) yield* doFileFault(w, t, p, write);
+    else yield* doAnonymousPage(w, t, p, write);
+    return FaultResult.Retry;
   }
   if (kind === PteKind.Swap) {
     yield* doSwapPage(w, t, p, write, orig);
-    return;
+    return FaultResult.Retry;
+  }
+  if (kind === PteKind.Migration) {
+    // do_swap_page() → migration_entry_wait(): sleep until the migration removed its entries.
+    yield { isOpen: () => w.pt.kind[p] !== PteKind.Migration };
+    t.label = 'migration_entry_wait: woken';
+    t.page = p;
+    return FaultResult.Retry;
   }
   yield* lockPtl(w, t, p, 'handle_pte_fault: spin_lock(ptl)');
   if (w.pt.snapshot(p) !== orig) {
     yield* unlockPtl(w, t, p, 'handle_pte_fault: !pte_same, pte_unmap_unlock');
-    return;
+    return FaultResult.Retry;
   }
   if (write && w.pt.write[p] === 0) {
-    yield* doWpPage(w, t, p, orig);
-    return;
+    if (w.isFile[p] === 1) yield* wpPageShared(w, t, p, orig);
+    else yield* doWpPage(w, t, p, orig);
+    return FaultResult.Retry;
   }
   // A spurious fault: the PTE already allows the access; record accessed/dirty like the hardware would.
   yield null;
@@ -42,13 +63,109 @@ export function* handleMmFault(w: World, t: SimThread, p: number, write: boolean
     w.pt.dirty[p] = 1;
     w.pt.softDirty[p] = 1; // pte_mkdirty() sets _PAGE_SOFT_DIRTY on x86
     w.touch(p, 0);
-    if (w.sites['iommu.notifyOnUpgrade'] === 'true') {
-      // v6.6 arm64: __ptep_set_access_flags() "Invalidate a stale read-only entry": flush_tlb_page()
-      // → arch_invalidate_secondary_tlbs(). Before v6.6 no secondary TLB hears of it.
-      yield* invalidateRange(w, t, single(p));
-    }
+    yield* notifyUpgrade(w, t, p);
   }
   yield* unlockPtl(w, t, p);
+  return FaultResult.Retry;
+}
+
+/**
+ * ★ iommu.notifyOnUpgrade: v6.6 arm64 __ptep_set_access_flags() "Invalidate a stale read-only
+ * entry" → flush_tlb_page() → arch_invalidate_secondary_tlbs(). Before v6.6 no secondary TLB
+ * hears of a read-only → writable upgrade.
+ */
+function* notifyUpgrade(w: World, t: SimThread, p: number): Step {
+  if (w.sites['iommu.notifyOnUpgrade'] === 'true') yield* invalidateRange(w, t, single(p));
+}
+
+/**
+ * do_read_fault() / do_shared_fault() for a shared file mapping: __do_fault() → filemap_fault()
+ * finds the page in the page cache or reads it (returned locked); a write runs do_page_mkwrite()
+ * (set_page_dirty); alloc_set_pte() maps it under the PT lock — read-only on a read fault, as
+ * write-notify wants.
+ */
+function* doFileFault(w: World, t: SimThread, p: number, write: boolean): Step {
+  const frames = w.frames;
+  const cache = w.backing.swapCache;
+  yield null;
+  t.label = 'filemap_fault: find_get_page';
+  t.page = p;
+  let f = cache[p];
+  if (f >= 0) {
+    frames.refcount[f]++;
+  } else {
+    t.label = 'filemap_fault: page_cache_read';
+    f = w.allocFrame(p);
+    w.backing.readIntoFrame(p, frames.cells, f);
+    cache[p] = f;
+    frames.refcount[f]++; // the page cache's reference
+    if (w.tracing) w.note(`read ${w.pageName(p)} from the file into frame ${f}`);
+  }
+  yield pageLockGate(w, f);
+  t.label = write ? 'filemap_fault: lock_page; do_page_mkwrite: set_page_dirty' : 'filemap_fault: lock_page';
+  frames.lockOwner[f] = t.id;
+  if (cache[p] !== f) {
+    frames.lockOwner[f] = -1;
+    frames.put(f);
+    if (w.tracing) w.note('page left the page cache: retry');
+    return;
+  }
+  if (write) frames.dirty[f] = 1;
+  yield* lockPtl(w, t, p, 'finish_fault: pte_offset_map_lock');
+  yield null;
+  if (w.pt.kind[p] !== PteKind.None) {
+    t.label = 'alloc_set_pte: !pte_none, release';
+    unlockPtlNow(w, t, p);
+    frames.lockOwner[f] = -1;
+    frames.put(f);
+    return;
+  }
+  t.label = 'alloc_set_pte: page_add_file_rmap + set_pte_at';
+  frames.mapcount[f]++;
+  w.pt.setPresent(p, f, write, write, write);
+  frames.lockOwner[f] = -1;
+  w.touch(p, 0);
+  if (w.tracing) w.note(`${w.pageName(p)}: none → ${w.pteText(p)}`);
+  yield* unlockPtl(w, t, p);
+}
+
+/**
+ * wp_page_shared(): a write to a read-only PTE of a shared file page (write-notify after writeback
+ * cleaned it): get_page, drop the PT lock, do_page_mkwrite (lock_page, set_page_dirty), retake the
+ * lock, pte_same, then wp_page_reuse() makes it writable in place and fault_dirty_shared_page().
+ */
+function* wpPageShared(w: World, t: SimThread, p: number, orig: number): Step {
+  const frames = w.frames;
+  const f = w.pt.frame[p];
+  yield null;
+  t.label = 'wp_page_shared: get_page + pte_unmap_unlock';
+  frames.refcount[f]++;
+  unlockPtlNow(w, t, p);
+  yield pageLockGate(w, f);
+  t.label = 'do_page_mkwrite: lock_page + set_page_dirty';
+  frames.lockOwner[f] = t.id;
+  frames.dirty[f] = 1;
+  yield* lockPtl(w, t, p, 'wp_page_shared: pte_offset_map_lock');
+  yield null;
+  t.page = p;
+  if (w.pt.snapshot(p) !== orig) {
+    t.label = 'wp_page_shared: !pte_same, unlock';
+    unlockPtlNow(w, t, p);
+  } else {
+    t.label = 'wp_page_reuse: ptep_set_access_flags';
+    w.pt.write[p] = 1;
+    w.pt.dirty[p] = 1;
+    w.pt.young[p] = 1;
+    w.pt.softDirty[p] = 1;
+    w.touch(p, 0);
+    if (w.tracing) w.note(`${w.pageName(p)}: read-only → ${w.pteText(p)}`);
+    yield* notifyUpgrade(w, t, p);
+    yield* unlockPtl(w, t, p);
+  }
+  yield null;
+  t.label = 'fault_dirty_shared_page: unlock_page + put_page';
+  frames.lockOwner[f] = -1;
+  frames.put(f);
 }
 
 /** do_anonymous_page(): a read maps the zero page, a write allocates a zeroed page. */
@@ -183,7 +300,7 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
     frames.put(old);
     relocked = true; // we hold PG_locked until reuse_swap_page() decided, as the kernel does
   }
-  if (old !== w.zeroFrame && frames.mapcount[old] === 1) {
+  if (old !== w.zeroFrame && frames.mapcount[old] === 1 && frames.ksm[old] === 0) {
     yield null;
     t.label = 'wp_page_reuse: ptep_set_access_flags';
     t.page = p;
@@ -199,10 +316,7 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
     w.pt.young[p] = 1;
     w.pt.softDirty[p] = 1;
     w.touch(p, 0);
-    if (w.sites['iommu.notifyOnUpgrade'] === 'true') {
-      // v6.6 arm64: ptep_set_access_flags() → flush_tlb_page() → arch_invalidate_secondary_tlbs().
-      yield* invalidateRange(w, t, single(p));
-    }
+    yield* notifyUpgrade(w, t, p);
     if (w.tracing) w.note(`${w.pageName(p)}: read-only → ${w.pteText(p)}`);
     yield* unlockPtl(w, t, p);
     return;

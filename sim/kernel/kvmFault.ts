@@ -4,7 +4,7 @@ import type { AccessOp } from './access.ts';
 import { touchFrame } from './access.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtlNow } from './ptl.ts';
-import { handleMmFault } from './fault.ts';
+import { FaultResult, handleMmFault } from './fault.ts';
 import type { Gate } from '../model/gate.ts';
 
 /**
@@ -33,10 +33,10 @@ export function* getUserPage(w: World, t: SimThread, p: number, write: boolean):
     }
     t.label = 'follow_page_pte: no page, pte_unmap_unlock';
     unlockPtlNow(w, t, p);
-    yield* handleMmFault(w, t, p, write); // faultin_page()
+    if ((yield* handleMmFault(w, t, p, write)) === FaultResult.SigSegv) break; // faultin_page(): -EFAULT
   }
   yield null;
-  t.label = 'get_user_pages: up_read(mmap_sem)';
+  t.label = f < 0 ? 'get_user_pages: up_read(mmap_sem), -EFAULT' : 'get_user_pages: up_read(mmap_sem)';
   w.mmapSem.upRead();
   return f;
 }
@@ -74,6 +74,11 @@ export function* vcpuAccess(w: World, t: SimThread, op: AccessOp): Step {
     const mmuSeq = kvm.seq;
     if (w.tracing) w.note(`mmu_seq = ${mmuSeq}`);
     const f = yield* getUserPage(w, t, p, write);
+    if (f < 0) {
+      // gfn_to_pfn failed (KVM_PFN_ERR_FAULT): the access is abandoned (the guest would get an MMIO exit).
+      if (w.tracing) w.note(`get_user_pages(${w.pageName(p)}) failed: -EFAULT`);
+      return;
+    }
     yield kvm.mmuLock;
     kvm.mmuLock.acquire(t.id);
     t.label = 'tdp_page_fault: spin_lock(mmu_lock)';

@@ -11,6 +11,8 @@ const enum Unmapped {
   NotMapped,
   /** Swap entry installed (anonymous, swap-backed page). */
   Swapped,
+  /** File page: the PTE is left empty, the page stays in the page cache until __remove_mapping. */
+  FileUnmapped,
   /** Clean MADV_FREE page: PTE left empty, page to be freed without writeback. */
   Discarded,
   /** MADV_FREE page found dirty again: the PTE was restored and the page is kept. */
@@ -32,7 +34,9 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
   // The LRU page of P: the mapped one, or an unmapped page still in the swap cache (a fault or a
   // GUP pin kept it there last time).
   const mapped = w.pt.kind[p] === PteKind.Present && w.pt.frame[p] !== w.zeroFrame;
-  const f = mapped ? w.pt.frame[p] : w.pt.kind[p] === PteKind.Swap ? backing.swapCache[p] : -1;
+  const file = w.isFile[p] === 1;
+  const cachedOnly = (file && w.pt.kind[p] === PteKind.None) || (!file && w.pt.kind[p] === PteKind.Swap);
+  const f = mapped ? w.pt.frame[p] : cachedOnly ? backing.swapCache[p] : -1;
   if (f < 0) {
     if (w.tracing) w.note(`${w.pageName(p)} is ${w.pteText(p)}: no LRU page to reclaim`);
     return;
@@ -43,9 +47,9 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
   }
   frames.refcount[f]++; // isolation reference
   frames.lockOwner[f] = t.id;
-  if (w.tracing) w.note(`frame ${f} isolated and locked${mapped ? '' : ' (swap cache, unmapped)'}`);
+  if (w.tracing) w.note(`frame ${f} isolated and locked${mapped ? '' : file ? ' (page cache, unmapped)' : ' (swap cache, unmapped)'}`);
 
-  if (mapped && frames.lazyfree[f] === 0 && backing.swapCache[p] !== f) {
+  if (mapped && !file && frames.lazyfree[f] === 0 && backing.swapCache[p] !== f) {
     yield null;
     t.label = 'add_to_swap';
     backing.swapCache[p] = f;
@@ -78,15 +82,15 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
     return;
   }
   if (frames.dirty[f] === 1) {
-    t.label = 'pageout: swap_writepage';
+    t.label = file ? 'pageout: ->writepage' : 'pageout: swap_writepage';
     frames.dirty[f] = 0; // clear_page_dirty_for_io()
     backing.writeFromFrame(p, frames.cells, f);
     if (w.tracing) w.note(`frame ${f} written to slot ${w.pageName(p)}`);
     yield null;
     t.page = p;
   }
-  // __remove_mapping(): page_ref_freeze(page, 2) — isolation + swap cache — and still clean.
-  t.label = '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free';
+  // __remove_mapping(): page_ref_freeze(page, 2) — isolation + swap/page cache — and still clean.
+  t.label = file ? '__remove_mapping: page_ref_freeze + __delete_from_page_cache + free' : '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free';
   if (frames.refcount[f] === 2 && frames.dirty[f] === 0 && backing.swapCache[p] === f) {
     backing.swapCache[p] = -1;
     frames.release(f);
@@ -121,13 +125,21 @@ function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number): Generator
     if (wasDirty) frames.dirty[f] = 1; // "Move the dirty bit to the page. Now the pte is gone."
     if (w.tracing) w.note(`${w.pageName(p)}: frame ${f} → none${wasDirty ? ', set_page_dirty' : ''}`);
 
+    const file = w.isFile[p] === 1;
     const redirtied = frames.lazyfree[f] === 1 && frames.dirty[f] === 1;
-    if (notify === 'under-ptl-when-cleared' && !redirtied) {
+    // v4.15 keeps the under-PTL call for the anonymous cases only ("it has be done above for all
+    // cases requiring it"): a file page is not freed before range_end.
+    if (notify === 'under-ptl-when-cleared' && !redirtied && !file) {
       // v4.15 (0f10851ea475): "Invalidate as we cleared the pte", before set_pte_at(swp_pte) / goto discard.
       yield* invalidateRangeStep(w, t, single(p));
     }
     yield null;
-    if (frames.lazyfree[f] === 1) {
+    if (file) {
+      t.label = 'try_to_unmap_one: dec_mm_counter(file) + page_remove_rmap';
+      frames.mapcount[f]--;
+      frames.put(f);
+      result = Unmapped.FileUnmapped;
+    } else if (frames.lazyfree[f] === 1) {
       if (!redirtied) {
         t.label = 'try_to_unmap_one: discard (clean MADV_FREE page) + page_remove_rmap';
         frames.mapcount[f]--;

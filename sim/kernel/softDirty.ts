@@ -28,8 +28,8 @@ export function* clearRefs(w: World, t: SimThread): Step {
       w.pt.softDirty[p] = 0;
       w.touch(p, 0);
       if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
-    } else if (kind === PteKind.Swap) {
-      w.pt.softDirty[p] = 0; // pte_swp_clear_soft_dirty()
+    } else if (kind === PteKind.Swap || kind === PteKind.Migration) {
+      w.pt.softDirty[p] = 0; // pte_swp_clear_soft_dirty(): a migration entry is a swap pte too
     }
     yield* unlockPtl(w, t, p);
   }

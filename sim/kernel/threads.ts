@@ -7,6 +7,10 @@ import { reclaim } from './reclaim.ts';
 import { madviseFree } from './madvise.ts';
 import { zap } from './zap.ts';
 import { clearRefs, pagemap } from './softDirty.ts';
+import { writeback } from './writeback.ts';
+import { mprotect } from './mprotect.ts';
+import { migrate } from './migrate.ts';
+import { ksmMerge } from './ksm.ts';
 
 function* kernelOp(w: World, t: SimThread, op: Op): Step {
   switch (op.kind) {
@@ -20,8 +24,17 @@ function* kernelOp(w: World, t: SimThread, op: Op): Step {
       return yield* clearRefs(w, t);
     case 'pagemap':
       return yield* pagemap(w, t, op.page);
-    default:
-      throw new Error(`model bug: kernel op ${op.kind} passed validation but has no path`);
+    case 'writeback':
+      return yield* writeback(w, t, op.page);
+    case 'mprotect':
+      return yield* mprotect(w, t, op.page, op.prot);
+    case 'migrate':
+      return yield* migrate(w, t, op.page);
+    case 'ksm-merge':
+      return yield* ksmMerge(w, t, op.page, op.other);
+    case 'read':
+    case 'write':
+      throw new Error(`model bug: access op ${op.kind} on a kernel thread passed validation`);
   }
 }
 

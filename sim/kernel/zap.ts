@@ -30,7 +30,7 @@ export function* zap(w: World, t: SimThread, p: number): Step {
   if (kind === PteKind.Present) {
     const f = w.pt.frame[p];
     if (f !== w.zeroFrame) {
-      if (w.pt.dirty[p] === 1) frames.dirty[f] = 1; // set_page_dirty()
+      if (w.pt.dirty[p] === 1) frames.dirty[f] = 1; // set_page_dirty() (a file page stays in the page cache)
       frames.mapcount[f]--; // page_remove_rmap()
       gathered = f; // the mapping's reference now belongs to the gather
     }
@@ -41,6 +41,11 @@ export function* zap(w: World, t: SimThread, p: number): Step {
     // free_swap_and_cache(): the slot's content is dropped.
     w.pt.clear(p);
     w.backing.written[p] = 0;
+    w.touch(p, 0);
+  } else if (kind === PteKind.Migration) {
+    // A migration entry is cleared too (pte_clear_not_present_full); remove_migration_ptes() will
+    // then find nothing to restore and the new page is freed.
+    w.pt.clear(p);
     w.touch(p, 0);
   }
   yield null;
@@ -55,7 +60,12 @@ export function* zap(w: World, t: SimThread, p: number): Step {
   t.label = 'tlb_flush_mmu_free: free_pages_and_swap_cache';
   t.page = p;
   if (gathered >= 0) {
-    if (w.backing.swapCache[p] === gathered && frames.lockOwner[gathered] === -1 && frames.refcount[gathered] === 2) {
+    if (
+      w.isFile[p] === 0 &&
+      w.backing.swapCache[p] === gathered &&
+      frames.lockOwner[gathered] === -1 &&
+      frames.refcount[gathered] === 2
+    ) {
       // free_swap_cache(): an unlocked page whose only other user is the swap cache leaves it.
       w.backing.swapCache[p] = -1;
       frames.refcount[gathered]--;

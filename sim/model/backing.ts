@@ -1,5 +1,6 @@
 /**
- * Swap space with its swap cache. Each virtual page owns one swap slot (the slot number is the page
+ * Swap space with its swap cache, and the file backing shared file pages with their page cache
+ * (one slot per page either way; for a file page `swapCache` is its page-cache entry). Each virtual page owns one swap slot (the slot number is the page
  * index): racefarm never runs out of swap, and which slot a page gets does not matter to any race.
  * The swap cache keeps the frame findable by a concurrent fault between add_to_swap() and
  * __remove_mapping(); without it a fault during reclaim would read the slot before pageout wrote it.

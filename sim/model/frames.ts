@@ -20,6 +20,8 @@ export class FramePool {
   readonly lockOwner: Int32Array;
   /** !PG_swapbacked on an anonymous page: MADV_FREE (lazyfree) page that reclaim may discard when clean. */
   readonly lazyfree: Uint8Array;
+  /** PageKsm: a merged, write-protected page that a write always copies. */
+  readonly ksm: Uint8Array;
   /** The virtual page this anonymous frame belongs to (page->index), -1 when free or unknown. */
   readonly owner: Int32Array;
 
@@ -34,6 +36,7 @@ export class FramePool {
     this.dirty = new Uint8Array(count);
     this.lockOwner = new Int32Array(count).fill(-1);
     this.lazyfree = new Uint8Array(count);
+    this.ksm = new Uint8Array(count);
     this.owner = new Int32Array(count).fill(-1);
   }
 
@@ -47,6 +50,7 @@ export class FramePool {
         this.mapcount[f] = 0;
         this.dirty[f] = 0;
         this.lazyfree[f] = 0;
+        this.ksm[f] = 0;
         this.lockOwner[f] = -1;
         this.owner[f] = owner;
         return f;

@@ -10,6 +10,8 @@ export const enum PteKind {
   None = 0,
   Present = 1,
   Swap = 2,
+  /** A migration entry (try_to_unmap with TTU_MIGRATION): `frame` is the page being migrated. */
+  Migration = 3,
 }
 
 export class PageTable {
@@ -42,6 +44,15 @@ export class PageTable {
     this.kind[p] = PteKind.Swap;
     this.frame[p] = -1;
     this.write[p] = 0;
+    this.dirty[p] = 0;
+    this.young[p] = 0;
+    this.softDirty[p] = softDirty ? 1 : 0;
+  }
+
+  setMigration(p: number, frame: number, write: boolean, softDirty: boolean): void {
+    this.kind[p] = PteKind.Migration;
+    this.frame[p] = frame;
+    this.write[p] = write ? 1 : 0; // make_migration_entry(page, pte_write(pteval))
     this.dirty[p] = 0;
     this.young[p] = 0;
     this.softDirty[p] = softDirty ? 1 : 0;

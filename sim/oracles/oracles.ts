@@ -214,10 +214,13 @@ export class Oracles {
         if (kind === PteKind.Present) {
           value = w.frames.read(pt.frame[p], c);
           via = `frame ${pt.frame[p]}`;
-        } else if (kind === PteKind.Swap) {
+        } else if (kind === PteKind.Migration) {
+          value = w.frames.read(pt.frame[p], c);
+          via = `frame ${pt.frame[p]} under migration`;
+        } else if (kind === PteKind.Swap || w.isFile[p] === 1) {
           const f = w.backing.swapCache[p];
           value = f >= 0 ? w.frames.read(f, c) : w.backing.read(p, c);
-          via = f >= 0 ? `swap cache frame ${f}` : 'swap slot';
+          via = f >= 0 ? `cached frame ${f}` : 'the backing store';
         } else {
           value = 0;
           via = 'an unmapped (zero-fill) PTE';

@@ -168,6 +168,84 @@ export const CATALOG: readonly CatalogEntry[] = [
     expect: ['no-progress'],
     correct: ['v6.6'],
   },
+  {
+    // Writeback of a shared file page: page_mkclean_one() write-protects and cleans A, ->writepage
+    // saves it. A device that still holds a writable ATC entry keeps writing without a fault, so
+    // the page stays clean; reclaim then drops it and the write never reaches the file.
+    scenario: {
+      name: 'writeback-device-write',
+      description: 'a device keeps writing a file page through its ATC after page_mkclean; reclaim drops the clean page',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [...cell0], file: true } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'dev0', on: 'device:dev0', ops: [['write', 'A', 0, 1], ['write', 'A', 0, 2], ['write', 'A', 0, 3]] },
+        { name: 'k0', on: 'kernel', ops: [['writeback', 'A'], ['reclaim', 'A']] },
+      ],
+    },
+    buggyVariant: 'no-mkclean-invalidate',
+    expect: ['lost-write', 'split-mapping', 'use-after-free'],
+    correct: CORRECT,
+  },
+  {
+    // mprotect(A, PROT_READ) while a device holds a writable ATC entry: the device must fault
+    // (and be refused) from the moment mprotect returns.
+    scenario: {
+      name: 'mprotect-device-write',
+      description: 'mprotect(PROT_READ) must revoke a device’s writable ATC entry',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [...cell0] } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'dev0', on: 'device:dev0', ops: [['write', 'A', 0, 1], ['write', 'A', 0, 2], ['write', 'A', 0, 3]] },
+        { name: 'k0', on: 'kernel', ops: [['mprotect', 'A', 'r']] },
+      ],
+    },
+    buggyVariant: 'no-mprotect-invalidate',
+    expect: ['split-mapping'],
+    correct: CORRECT,
+  },
+  {
+    // Page migration copies A to a new frame while a device writes it: the device must be off the
+    // old page (migration entry + flush) before the copy, or its write stays behind in the old frame.
+    scenario: {
+      name: 'migrate-device-write',
+      description: 'migration copies a page the device is writing; the flush must come before the copy',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [1, 0, 0, 0] } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'dev0', on: 'device:dev0', ops: [['write', 'A', 0, 2], ['write', 'A', 0, 3], ['read', 'A', 0]] },
+        { name: 'k0', on: 'kernel', ops: [['migrate', 'A']] },
+      ],
+    },
+    buggyVariant: 'migrate-flush-after-copy',
+    expect: ['lost-write', 'stale-read', 'split-mapping', 'use-after-free'],
+    correct: CORRECT,
+  },
+  {
+    // ksmd merges B into A (same content). A device with a writable ATC entry on B writes after
+    // pages_identical() said "identical": unless write_protect_page() flushed the ATC before the
+    // comparison, replace_page() throws the write away.
+    scenario: {
+      name: 'ksm-device-write',
+      description: 'KSM merges two identical pages while a device writes one of them',
+      variant: 'v4.13',
+      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      pages: { A: { cells: [7, 0, 0, 0] }, B: { cells: [7, 0, 0, 0] } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'dev0', on: 'device:dev0', ops: [['write', 'B', 1, 0], ['write', 'B', 0, 9], ['read', 'B', 0]] },
+        { name: 'k0', on: 'kernel', ops: [['ksm-merge', 'A', 'B']] },
+      ],
+    },
+    buggyVariant: 'ksm-flush-after-compare',
+    expect: ['lost-write', 'stale-read', 'split-mapping'],
+    correct: CORRECT,
+  },
 ];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {

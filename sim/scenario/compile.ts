@@ -4,9 +4,7 @@ import { LIMITS } from './limits.ts';
 import type { CompiledScenario, Op, PageSpec, Placement, ScenarioJson, ThreadSpec } from './compiled.ts';
 
 /** Kernel ops this simulator implements. An op outside it is rejected, never silently ignored. */
-export const KERNEL_OPS = ['reclaim', 'madvise-free', 'zap', 'clear-refs', 'pagemap'] as const;
-/** Ops of DESIGN.md §5 that are not simulated yet. */
-const PLANNED_OPS = new Set(['writeback', 'migrate', 'ksm-merge', 'mprotect']);
+export const KERNEL_OPS = ['reclaim', 'madvise-free', 'zap', 'clear-refs', 'pagemap', 'writeback', 'migrate', 'ksm-merge', 'mprotect'] as const;
 const ACCESS_OPS = ['read', 'write'] as const;
 
 const INT32_MIN = -2147483648;
@@ -49,7 +47,10 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
       if (v < INT32_MIN || v > INT32_MAX) problems.push(`pages.${n}.cells[${i}]: ${v} is not a 32-bit integer`);
     });
     if (spec.cow && spec.swapped) problems.push(`pages.${n}: a page cannot be both cow and swapped`);
-    pages.push({ name: n, cells, cow: spec.cow ?? false, swapped: spec.swapped ?? false });
+    if (spec.file && (spec.cow || spec.swapped)) {
+      problems.push(`pages.${n}: a file page (shared file mapping) is neither cow nor swapped: it lives in the page cache`);
+    }
+    pages.push({ name: n, cells, cow: spec.cow ?? false, swapped: spec.swapped ?? false, file: spec.file ?? false });
   }
   // One zero page, one frame per page, and room for a copy (COW, swap-in) of each.
   const needed = 2 * pages.length + 2;
@@ -91,7 +92,7 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     totalOps += th.ops.length;
     const ops: Op[] = [];
     th.ops.forEach((raw, oi) => {
-      const op = resolveOp(raw, `${at}.ops[${oi}]`, on, pageIndex, world.cells, problems);
+      const op = resolveOp(raw, `${at}.ops[${oi}]`, on, pageIndex, pages, world.cells, problems);
       if (op) ops.push(op);
     });
     if (on) threads.push({ name: th.name, on, ops });
@@ -104,7 +105,10 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     ...(s.variant !== undefined ? { variant: s.variant } : {}),
     world: { ...world },
     pages: Object.fromEntries(
-      pages.map((p) => [p.name, { cells: [...p.cells], ...(p.cow ? { cow: true } : {}), ...(p.swapped ? { swapped: true } : {}) }]),
+      pages.map((p) => [
+        p.name,
+        { cells: [...p.cells], ...(p.cow ? { cow: true } : {}), ...(p.swapped ? { swapped: true } : {}), ...(p.file ? { file: true } : {}) },
+      ]),
     ),
     devices: s.devices.map((d) => ({ name: d.name, ats: d.ats })),
     threads: s.threads.map((t) => ({ name: t.name, on: t.on, ops: t.ops.map((o) => [...o]) })),
@@ -128,6 +132,7 @@ function resolveOp(
   at: string,
   on: Placement | null,
   pages: Map<string, number>,
+  specs: readonly PageSpec[],
   cells: number,
   problems: string[],
 ): Op | null {
@@ -179,10 +184,6 @@ function resolveOp(
     }
     return p < 0 ? null : { kind: 'write', page: p, cell: c, value: v };
   }
-  if (PLANNED_OPS.has(verb)) {
-    problems.push(`${at}[0]: "${verb}" is not simulated by this version yet (available: ${KERNEL_OPS.join(', ')})`);
-    return null;
-  }
   if (!(KERNEL_OPS as readonly string[]).includes(verb)) {
     problems.push(`${at}[0]: unknown op "${verb}" (ops: read, write, ${KERNEL_OPS.join(', ')})`);
     return null;
@@ -191,8 +192,43 @@ function resolveOp(
     problems.push(`${at}[0]: "${verb}" is a kernel op; put it on a thread with "on": "kernel"`);
     return null;
   }
-  if (verb === 'clear-refs') return arity(1, '["clear-refs"]') ? { kind: 'clear-refs' } : null;
-  if (!arity(2, `["${verb}", page]`)) return null;
-  const p = page(1);
-  return p < 0 ? null : { kind: verb as 'reclaim' | 'madvise-free' | 'zap' | 'pagemap', page: p };
+  const isFile = (p: number) => p >= 0 && specs[p].file;
+  switch (verb) {
+    case 'clear-refs':
+      return arity(1, '["clear-refs"]') ? { kind: 'clear-refs' } : null;
+    case 'ksm-merge': {
+      if (!arity(3, '["ksm-merge", page, page]')) return null;
+      const p = page(1);
+      const q = page(2);
+      if (p >= 0 && p === q) problems.push(`${at}[2]: ksm-merge needs two different pages`);
+      for (const [i, x] of [[1, p], [2, q]] as const) {
+        if (isFile(x)) problems.push(`${at}[${i}]: KSM merges anonymous pages only; "${specs[x].name}" is a file page`);
+      }
+      return p < 0 || q < 0 || p === q || isFile(p) || isFile(q) ? null : { kind: 'ksm-merge', page: p, other: q };
+    }
+    case 'mprotect': {
+      if (!arity(3, '["mprotect", page, "r" | "rw"]')) return null;
+      const p = page(1);
+      const prot = raw[2];
+      if (prot !== 'r' && prot !== 'rw') {
+        problems.push(`${at}[2]: protection must be "r" or "rw"`);
+        return null;
+      }
+      return p < 0 ? null : { kind: 'mprotect', page: p, prot };
+    }
+    default: {
+      if (!arity(2, `["${verb}", page]`)) return null;
+      const p = page(1);
+      if (p < 0) return null;
+      if (verb === 'madvise-free' && isFile(p)) {
+        problems.push(`${at}[1]: MADV_FREE applies to anonymous memory only (madvise_free_single_vma returns -EINVAL); "${specs[p].name}" is a file page`);
+        return null;
+      }
+      if (verb === 'writeback' && !isFile(p)) {
+        problems.push(`${at}[1]: writeback (page_mkclean) applies to file pages; "${specs[p].name}" is anonymous (mark it "file": true)`);
+        return null;
+      }
+      return { kind: verb as 'reclaim' | 'madvise-free' | 'zap' | 'pagemap' | 'writeback' | 'migrate', page: p };
+    }
+  }
 }

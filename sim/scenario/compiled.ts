@@ -38,6 +38,8 @@ export interface PageSpec {
   readonly cells: readonly number[];
   readonly cow: boolean;
   readonly swapped: boolean;
+  /** A page of a shared file mapping (MAP_SHARED): page cache + writeback instead of swap. */
+  readonly file: boolean;
 }
 
 export interface CompiledScenario {
@@ -61,7 +63,7 @@ export interface ScenarioJson {
   description?: string;
   variant?: string;
   world: WorldConfig;
-  pages: Record<string, { cells: number[]; cow?: boolean; swapped?: boolean }>;
+  pages: Record<string, { cells: number[]; cow?: boolean; swapped?: boolean; file?: boolean }>;
   devices: { name: string; ats: boolean }[];
   threads: { name: string; on: string; ops: (string | number)[][] }[];
 }

@@ -35,6 +35,7 @@ export const scenarioSchema = z
             cells: z.array(int).max(LIMITS.cells.max).optional(),
             cow: z.boolean().optional(),
             swapped: z.boolean().optional(),
+            file: z.boolean().optional(),
           })
           .strict(),
       )

@@ -95,6 +95,26 @@ const PRESET_LIST: readonly Variant[] = [
     sites: { ...V4_13, 'clearRefs.invalidate': 'none' },
   },
   {
+    name: 'no-mkclean-invalidate',
+    description: 'hypothetical: page_mkclean_one write-protects and cleans the PTE but no secondary TLB is ever told',
+    sites: { ...V4_13, 'mkclean.notify': 'none' },
+  },
+  {
+    name: 'no-mprotect-invalidate',
+    description: 'hypothetical: change_protection write-protects without flushing secondary TLBs',
+    sites: { ...V4_13, 'mprotect.notify': 'none' },
+  },
+  {
+    name: 'migrate-flush-after-copy',
+    description: 'hypothetical: migration flushes secondary TLBs only after copying the page',
+    sites: { ...V4_13, 'migrate.flush': 'after-copy' },
+  },
+  {
+    name: 'ksm-flush-after-compare',
+    description: 'hypothetical: write_protect_page flushes secondary TLBs only after pages_identical compared the pages',
+    sites: { ...V4_13, 'ksm.writeProtect': 'after-compare' },
+  },
+  {
     name: 'intel-svm-deferred',
     description: 'hypothetical: v4.13 but intel-svm postpones PASID/dev-IOTLB flushes while no device access is in flight',
     sites: { ...V4_13, 'intelSvm.deferredInvalidation': 'true' },
