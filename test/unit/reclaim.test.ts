@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { assertInOrder, compile, labels, labelsOf, readValues, replay, rows } from './helpers.ts';
+
+/**
+ * Reclaim (sim/kernel/reclaim.ts: shrink_page_list → try_to_unmap_one → pageout → __remove_mapping)
+ * and MADV_FREE discard, run with no preemption.
+ */
+
+/** k0 reclaims A, then cpu0 reads A[2] back and writes A[1]. */
+function swapOutIn() {
+  return compile({
+    name: 'swap',
+    world: { frames: 8 },
+    pages: { A: { cells: [1, 2, 3, 4] } },
+    threads: [
+      { name: 'k0', on: 'kernel', ops: [['reclaim', 'A']] },
+      { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 2], ['write', 'A', 1, 9], ['read', 'A', 1], ['read', 'A', 0]] },
+    ],
+  });
+}
+
+const UNMAP_V413 = [
+  'shrink_page_list: isolate_lru_page + trylock_page',
+  'add_to_swap',
+  'mmu_notifier_invalidate_range_start',
+  'try_to_unmap_one: page_vma_mapped_walk (pte_offset_map_lock)',
+  'try_to_unmap_one: ptep_clear_flush',
+  'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap',
+  'mmu_notifier_invalidate_range',
+  'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)',
+  'mmu_notifier_invalidate_range_end',
+  'pageout: swap_writepage',
+  '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free',
+];
+
+describe('kernel/reclaim', () => {
+  it('v4.13: reclaim swaps the page out (range bracket, invalidate_range under the PT lock, pageout, free)', () => {
+    const r = replay(swapOutIn(), 'v4.13');
+    assert.deepEqual(r.violations, []);
+    assert.deepEqual(labelsOf(r, 'k0'), UNMAP_V413);
+    const swp = rows(r).find((x) => x.label === 'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap')!;
+    assert.match(swp.effects, /A → swap:A/);
+    const free = rows(r).find((x) => x.label.startsWith('__remove_mapping'))!;
+    assert.match(free.effects, /frame 1 freed/);
+  });
+
+  it('then a CPU read swaps it back in (do_swap_page) with every value preserved', () => {
+    const r = replay(swapOutIn(), 'v4.13');
+    assert.deepEqual(r.violations, [], 'no stale-read, no lost-write');
+    assertInOrder(labels(r), ['pageout: swap_writepage', 'cpu load: page fault', 'do_swap_page: swapin_readahead', 'do_swap_page: page_add_anon_rmap + set_pte_at + swap_free', 'cpu load']);
+    assert.deepEqual(readValues(r, 'cpu0'), [
+      { page: 'A', cell: 2, value: 3 },
+      { page: 'A', cell: 1, value: 9 },
+      { page: 'A', cell: 0, value: 1 },
+    ]);
+    // swapped in read-only: the write faults and reuses the page (exclusive) instead of copying it
+    assertInOrder(labelsOf(r, 'cpu0'), ['cpu store: page fault', 'wp_page_reuse: ptep_set_access_flags', 'cpu store']);
+  });
+
+  it('v4.15: the under-PTL invalidate_range comes right after the PTE is cleared, before the swap entry', () => {
+    const r = replay(swapOutIn(), 'v4.15');
+    assert.deepEqual(r.violations, []);
+    assertInOrder(labelsOf(r, 'k0'), [
+      'mmu_notifier_invalidate_range_start',
+      'try_to_unmap_one: ptep_clear_flush',
+      'mmu_notifier_invalidate_range',
+      'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap',
+      'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)',
+      'mmu_notifier_invalidate_range_end',
+    ]);
+  });
+
+  it('v4.11: no range bracket; invalidate_page after pte_unmap_unlock', () => {
+    const r = replay(swapOutIn(), 'v4.11');
+    assert.deepEqual(r.violations, []);
+    const ls = labelsOf(r, 'k0');
+    assertInOrder(ls, [
+      'try_to_unmap_one: ptep_clear_flush',
+      'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap',
+      'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)',
+      'mmu_notifier_invalidate_page',
+      'pageout: swap_writepage',
+    ]);
+    assert.ok(!ls.includes('mmu_notifier_invalidate_range_start'));
+    assert.ok(!ls.includes('mmu_notifier_invalidate_range_end'));
+    assert.ok(!ls.includes('mmu_notifier_invalidate_range'));
+  });
+
+  it('range-end-only: no invalidate_range step of its own, only range_end', () => {
+    const r = replay(swapOutIn(), 'range-end-only');
+    assert.deepEqual(r.violations, []);
+    const ls = labelsOf(r, 'k0');
+    assert.ok(!ls.includes('mmu_notifier_invalidate_range'));
+    assertInOrder(ls, ['mmu_notifier_invalidate_range_start', 'try_to_unmap_one: ptep_clear_flush', 'mmu_notifier_invalidate_range_end']);
+  });
+
+  it('a clean page still in the swap cache is reclaimed without a second pageout, and reads back intact', () => {
+    const sc = compile({
+      name: 'swap2',
+      pages: { A: { cells: [1, 2, 3, 4] } },
+      threads: [
+        { name: 'k0', on: 'kernel', ops: [['reclaim', 'A']] },
+        { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 2]] },
+        { name: 'k1', on: 'kernel', ops: [['reclaim', 'A']] },
+        { name: 'cpu1', on: 'cpu', ops: [['read', 'A', 0]] },
+      ],
+    });
+    const r = replay(sc, 'v4.13');
+    assert.deepEqual(r.violations, []);
+    const k1 = labelsOf(r, 'k1');
+    assert.ok(!k1.includes('add_to_swap'), 'already in the swap cache');
+    assert.ok(!k1.includes('pageout: swap_writepage'), 'clean: no writeback');
+    assert.equal(k1[k1.length - 1], '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free');
+    assert.deepEqual(readValues(r, 'cpu1'), [{ page: 'A', cell: 0, value: 1 }]);
+  });
+
+  it('reclaim of a page that is not mapped does nothing', () => {
+    const sc = compile({
+      name: 'noop',
+      pages: { A: { swapped: true } },
+      threads: [{ name: 'k0', on: 'kernel', ops: [['reclaim', 'A']] }],
+    });
+    const r = replay(sc, 'v4.13');
+    assert.deepEqual(labelsOf(r, 'k0'), ['shrink_page_list: isolate_lru_page + trylock_page']);
+    assert.match(rows(r)[0].effects, /no LRU page to reclaim/);
+  });
+
+  describe('MADV_FREE', () => {
+    it('madvise-free then reclaim discards the clean page without writeback; the page reads as zero after', () => {
+      const sc = compile({
+        name: 'lazyfree',
+        pages: { A: { cells: [5, 6, 7, 8] } },
+        threads: [
+          { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A'], ['reclaim', 'A']] },
+          { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 0]] },
+        ],
+      });
+      const r = replay(sc, 'v4.13');
+      assert.deepEqual(r.violations, [], 'MADV_FREE content is not promised: no stale-read, no lost-write');
+      const ls = labelsOf(r, 'k0');
+      assertInOrder(ls, [
+        'madvise(MADV_FREE): down_read(mmap_sem)',
+        'madvise_free_pte_range',
+        'madvise: up_read(mmap_sem)',
+        'shrink_page_list: isolate_lru_page + trylock_page',
+        'try_to_unmap_one: discard (clean MADV_FREE page) + page_remove_rmap',
+        'shrink_page_list: lazyfree page_ref_freeze + free',
+      ]);
+      assert.ok(!ls.includes('add_to_swap'), 'a lazyfree page is not added to swap');
+      assert.ok(!ls.includes('pageout: swap_writepage'));
+      assertInOrder(labelsOf(r, 'cpu0'), ['cpu load: page fault', 'do_anonymous_page: set_pte_at(zero page)', 'cpu load']);
+      assert.deepEqual(readValues(r, 'cpu0'), [{ page: 'A', cell: 0, value: 0 }]);
+    });
+
+    it('a write after madvise-free re-dirties the page: reclaim restores the PTE and keeps the data', () => {
+      const sc = compile({
+        name: 'redirty',
+        pages: { A: { cells: [5, 6, 7, 8] } },
+        threads: [
+          { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A']] },
+          { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1]] },
+          { name: 'k1', on: 'kernel', ops: [['reclaim', 'A']] },
+          { name: 'cpu1', on: 'cpu', ops: [['read', 'A', 0]] },
+        ],
+      });
+      const r = replay(sc, 'v4.13');
+      assert.deepEqual(r.violations, []);
+      const k1 = labelsOf(r, 'k1');
+      assertInOrder(k1, ['try_to_unmap_one: ptep_clear_flush', 'try_to_unmap_one: set_pte_at(pteval) + SetPageSwapBacked (redirtied)', 'shrink_page_list: keep_locked (still mapped)']);
+      assert.ok(!k1.some((l) => l.includes('discard')));
+      assert.deepEqual(readValues(r, 'cpu1'), [{ page: 'A', cell: 0, value: 1 }]);
+    });
+  });
+});
