@@ -7,7 +7,7 @@ export function fnv1a64(text: string): string {
   let h0 = 0x84222325; // low
   let h1 = 0xcbf29ce4; // high
   for (let i = 0; i < text.length; i++) {
-    h0 ^= text.charCodeAt(i);
+    h0 = (h0 ^ text.charCodeAt(i)) >>> 0; // keep it unsigned: the carry below assumes 0 ≤ h0 < 2^32
     // (h1:h0) * 0x100000001b3 = (h1:h0) * 0x1b3 + (h0 << 40)
     const lo = h0 * 0x1b3;
     const hi = h1 * 0x1b3 + (h0 << 8) + Math.floor(lo / 0x100000000);

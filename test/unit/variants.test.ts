@@ -121,19 +121,15 @@ describe('variants/presets', () => {
     });
   }
 
-  // BUG: sim/variants/sites.ts says "The first choice of each site is the v4.13 behaviour" (and
-  // DESIGN.md §4's table header says "first = correct in v4.13"), but iommu.notifyOnUpgrade lists
-  // choices ['true', 'false'] while the v4.13 preset (sim/variants/presets.ts V4_13) sets 'false'
-  // ("wp_page_reuse: ptep_set_access_flags(), no notifier in v4.x"). Either the choice order or the
-  // documented invariant is wrong. Every other site satisfies it.
-  it.skip('v4.13 takes the first choice of every site (DESIGN.md §4: first = correct in v4.13)', () => {
-    const v = PRESETS.get('v4.13')!.sites;
-    for (const k of SITE_NAMES) assert.equal(v[k], SITES[k].choices[0], k);
-  });
-
-  it('v4.13 takes the first choice of every site other than iommu.notifyOnUpgrade (see the BUG above)', () => {
+  // The first choice of each site is the correct behaviour. v4.13 takes it everywhere but
+  // iommu.notifyOnUpgrade: no v4.x kernel notified secondary TLBs of a read-only → writable upgrade
+  // (wp_page_reuse → ptep_set_access_flags); v6.6 does, through arch_invalidate_secondary_tlbs().
+  it('v4.13 takes the first (correct) choice of every site except iommu.notifyOnUpgrade, which v4.x never notified', () => {
     const v = PRESETS.get('v4.13')!.sites;
     for (const k of SITE_NAMES) if (k !== 'iommu.notifyOnUpgrade') assert.equal(v[k], SITES[k].choices[0], k);
+    assert.equal(v['iommu.notifyOnUpgrade'], 'false');
+    assert.equal(SITES['iommu.notifyOnUpgrade'].choices[0], 'true');
+    assert.equal(PRESETS.get('v6.6')!.sites['iommu.notifyOnUpgrade'], 'true');
   });
 
   it('the presets of DESIGN.md §4 exist and presetNames lists them all', () => {
