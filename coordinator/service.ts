@@ -1,0 +1,236 @@
+import * as grpc from '@grpc/grpc-js';
+import { InputError } from '../sim/scenario/errors.ts';
+import { checkFindingShape, replayFinding } from '../sim/replay.ts';
+import { renderTable } from '../sim/trace/table.ts';
+import type { Finding } from '../sim/finding.ts';
+import { validateCampaign, type StartCampaignInput } from '../farm/campaign.ts';
+import type { CampaignView, FindingSummary } from '../farm/store.ts';
+import type { Farm } from './main.ts';
+
+/** A gRPC error with a status code; the details name the field at fault. */
+export class RpcError extends Error {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function toStatus(e: unknown): Partial<grpc.StatusObject> {
+  if (e instanceof RpcError) return { code: e.code, details: e.message };
+  if (e instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: e.problems.join('; ') };
+  return { code: grpc.status.INTERNAL, details: (e as Error).message ?? String(e) };
+}
+
+export function campaignMessage(c: CampaignView) {
+  return {
+    id: c.id,
+    name: c.name,
+    state: c.state,
+    scenario: c.scenario,
+    variant: c.variant,
+    strategy: c.strategy,
+    depth: c.depth,
+    seed_start: String(c.seedStart),
+    seed_count: String(c.seedCount),
+    batch_size: c.batchSize,
+    jobs_total: c.jobsTotal,
+    jobs_done: c.jobsDone,
+    schedules: String(c.schedules),
+    steps: String(c.steps),
+    by_oracle: Object.fromEntries(Object.entries(c.byOracle).map(([k, v]) => [k, String(v)])),
+    unique_signatures: c.uniqueSignatures,
+    minimize_pending: c.minimizePending,
+    created_at_ms: String(c.createdAtMs),
+    finished_at_ms: String(c.finishedAtMs),
+  };
+}
+
+export function findingMessage(f: FindingSummary) {
+  return { ...f, seed: String(f.seed) };
+}
+
+function traceOf(f: Finding): { trace: string; reproduced: boolean; reason: string; signatureMatches: boolean; oracle: string } {
+  const r = replayFinding(f);
+  const trace = r.run?.trace ? renderTable(r.run.trace, r.run.threadNames, r.run.violations, { hideIdle: true }) : '';
+  if (!r.reproduced) return { trace, reproduced: false, reason: r.reason, signatureMatches: false, oracle: f.oracle };
+  return { trace, reproduced: true, reason: '', signatureMatches: r.signatureMatches, oracle: r.violation.oracle };
+}
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const SIG_RE = /^[0-9a-f]{1,64}$/;
+
+function campaignId(req: { id?: string }): string {
+  const id = req.id ?? '';
+  if (!ID_RE.test(id)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `id: ${id === '' ? 'required' : `${JSON.stringify(id)} is not a campaign id`}`);
+  return id;
+}
+
+type Unary = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => void;
+
+function unary(fn: (req: any) => Promise<unknown>): Unary {
+  return (call, cb) => {
+    fn(call.request).then(
+      (res) => cb(null, res),
+      (e) => cb(toStatus(e) as grpc.ServiceError),
+    );
+  };
+}
+
+/** The Farm service handlers over a Farm (store + queues). */
+export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplementation; stop(): void } {
+  const { store } = farm;
+  const watchers = new Set<() => void>();
+
+  const getCampaign = async (id: string) => {
+    const c = await store.getCampaign(id);
+    if (!c) throw new RpcError(grpc.status.NOT_FOUND, `id: no campaign ${JSON.stringify(id)}`);
+    return c;
+  };
+
+  const handlers: grpc.UntypedServiceImplementation = {
+    StartCampaign: unary(async (req: StartCampaignInput) => {
+      const spec = validateCampaign(req);
+      const id = await store.createCampaign(spec);
+      const n = await farm.enqueueCampaign(id, spec);
+      farm.log(`campaign ${id}: ${spec.scenario.name} / ${spec.variant.name} / ${spec.strategy.name}, seeds ${spec.seedStart}+${spec.seedCount} in ${n} jobs`);
+      return campaignMessage(await getCampaign(id));
+    }),
+
+    GetCampaign: unary(async (req) => campaignMessage(await getCampaign(campaignId(req)))),
+
+    CancelCampaign: unary(async (req) => {
+      const id = campaignId(req);
+      const st = await store.cancel(id);
+      if (st === null) throw new RpcError(grpc.status.NOT_FOUND, `id: no campaign ${JSON.stringify(id)}`);
+      if (st === 'cancelled') {
+        const spec = await store.campaignSpec(id);
+        if (spec) farm.log(`campaign ${id} cancelled: removed ${await farm.removeWaiting(id, spec)} waiting jobs`);
+      }
+      return campaignMessage(await getCampaign(id));
+    }),
+
+    ListCampaigns: unary(async (req: { limit?: number }) => ({
+      campaigns: (await store.listCampaigns(req.limit && req.limit > 0 ? Math.min(req.limit, 1000) : 100)).map(campaignMessage),
+    })),
+
+    ListFindings: unary(async (req: { campaign?: string }) => {
+      const c = req.campaign ?? '';
+      if (c !== '') {
+        campaignId({ id: c });
+        await getCampaign(c);
+      }
+      return { findings: (await store.listFindings(c || undefined)).map(findingMessage) };
+    }),
+
+    GetFinding: unary(async (req: { signature?: string }) => {
+      const sig = req.signature ?? '';
+      if (!SIG_RE.test(sig)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `signature: ${sig === '' ? 'required' : `${JSON.stringify(sig)} is not a signature`}`);
+      const rec = await store.getFinding(sig);
+      if (!rec) throw new RpcError(grpc.status.NOT_FOUND, `signature: no finding ${sig}`);
+      const f = rec.minimized ?? rec.raw;
+      const trace = rec.trace !== '' ? rec.trace : traceOf(f).trace;
+      return { summary: findingMessage(rec.summary), finding_json: JSON.stringify(f, null, 2), trace, reason: rec.reason };
+    }),
+
+    Reproduce: unary(async (req: { signature?: string; finding_json?: string }) => {
+      const sig = req.signature ?? '';
+      const json = req.finding_json ?? '';
+      let f: Finding;
+      if ((sig === '') === (json === '')) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'signature: give exactly one of signature and finding_json');
+      if (sig !== '') {
+        if (!SIG_RE.test(sig)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `signature: ${JSON.stringify(sig)} is not a signature`);
+        const rec = await store.getFinding(sig);
+        if (!rec) throw new RpcError(grpc.status.NOT_FOUND, `signature: no finding ${sig}`);
+        f = rec.minimized ?? rec.raw;
+      } else {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(json);
+        } catch (e) {
+          throw new RpcError(grpc.status.INVALID_ARGUMENT, `finding_json: not valid JSON (${(e as Error).message})`);
+        }
+        try {
+          f = checkFindingShape(parsed);
+        } catch (e) {
+          if (e instanceof InputError) throw new RpcError(grpc.status.INVALID_ARGUMENT, e.problems.map((p) => `finding_json.${p}`).join('; '));
+          throw e;
+        }
+      }
+      let t: ReturnType<typeof traceOf>;
+      try {
+        t = traceOf(f);
+      } catch (e) {
+        if (e instanceof InputError) throw new RpcError(grpc.status.INVALID_ARGUMENT, e.problems.map((p) => `finding_json.${p}`).join('; '));
+        throw e;
+      }
+      return { reproduced: t.reproduced, reason: t.reason, trace: t.trace, signature_matches: t.signatureMatches, oracle: t.oracle };
+    }),
+
+    WatchCampaign: (call: grpc.ServerWritableStream<any, any>) => {
+      let id: string;
+      try {
+        id = campaignId(call.request);
+      } catch (e) {
+        call.destroy(Object.assign(new Error((e as Error).message), toStatus(e)));
+        return;
+      }
+      let stopped = false;
+      let timer: NodeJS.Timeout | undefined;
+      const stop = () => {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        watchers.delete(shutdown);
+      };
+      const shutdown = () => {
+        stop();
+        call.end();
+      };
+      watchers.add(shutdown);
+      call.on('cancelled', stop);
+      call.on('close', stop);
+      let last = '';
+      const sent = new Map<string, string>();
+      const tick = async () => {
+        if (stopped) return;
+        try {
+          const c = await store.getCampaign(id);
+          if (!c) {
+            stop();
+            call.destroy(Object.assign(new Error(`id: no campaign ${JSON.stringify(id)}`), { code: grpc.status.NOT_FOUND }));
+            return;
+          }
+          for (const f of await store.listFindings(id)) {
+            const key = `${f.status}/${f.seed}`;
+            if (sent.get(f.signature) === key) continue;
+            sent.set(f.signature, key);
+            if (!stopped) call.write({ finding: findingMessage(f) });
+          }
+          const msg = campaignMessage(c);
+          const key = JSON.stringify(msg);
+          if (key !== last && !stopped) {
+            last = key;
+            call.write({ progress: msg });
+          }
+          if (c.state === 'done' || c.state === 'cancelled') {
+            stop();
+            call.end();
+            return;
+          }
+        } catch {
+          // Redis away (restarting): keep polling; the client's deadline bounds the wait.
+        }
+        if (!stopped) timer = setTimeout(() => void tick(), 200);
+      };
+      void tick();
+    },
+  };
+
+  return {
+    handlers,
+    stop() {
+      for (const w of [...watchers]) w();
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { CATALOG, catalogEntry } from '../sim/scenario/catalog.ts';
+import { compileScenario } from '../sim/scenario/compile.ts';
+import { InputError } from '../sim/scenario/errors.ts';
+import type { CompiledScenario, ScenarioJson } from '../sim/scenario/compiled.ts';
+import { parseVariantJson, resolvePreset } from '../sim/variants/resolve.ts';
+import type { Sites } from '../sim/variants/sites.ts';
+import { STRATEGIES, estimateSteps, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
+
+/** A StartCampaign request as proto-loader gives it (keepCase, uint64 as decimal strings). */
+export interface StartCampaignInput {
+  name?: string;
+  scenario_name?: string;
+  scenario_json?: string;
+  variant_preset?: string;
+  variant_json?: string;
+  strategy?: string;
+  depth?: number;
+  seed_start?: string | number;
+  seed_count?: string | number;
+  batch_size?: number;
+}
+
+/** A validated campaign: everything a fuzz job needs, plus how the range is split. */
+export interface CampaignSpec {
+  readonly name: string;
+  readonly scenario: ScenarioJson;
+  readonly variant: { readonly name: string; readonly sites: Sites };
+  readonly strategy: StrategySpec;
+  readonly seedStart: number;
+  readonly seedCount: number;
+  readonly batchSize: number;
+  readonly jobsTotal: number;
+}
+
+export const LIMITS = {
+  seedCount: 1e12,
+  batchSize: 1_000_000,
+  jobs: 1_000_000,
+  depth: 20,
+  name: 128,
+  json: 1 << 20,
+};
+export const DEFAULTS = { batchSize: 1000, depth: 3, strategy: 'random' as StrategyName };
+
+function u64(v: string | number | undefined, field: string, problems: string[]): number | undefined {
+  if (v === undefined || v === '') return 0;
+  const s = String(v);
+  if (!/^\d+$/.test(s)) {
+    problems.push(`${field}: ${JSON.stringify(v)} is not a non-negative integer`);
+    return undefined;
+  }
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) {
+    problems.push(`${field}: ${s} is larger than ${Number.MAX_SAFE_INTEGER}`);
+    return undefined;
+  }
+  return n;
+}
+
+function parseJson(text: string, field: string, problems: string[]): unknown {
+  if (text.length > LIMITS.json) {
+    problems.push(`${field}: longer than ${LIMITS.json} characters`);
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    problems.push(`${field}: not valid JSON (${(e as Error).message})`);
+    return undefined;
+  }
+}
+
+/** Prefixes each problem with the request field it came from: `scenario_json.threads[2]…`. */
+function nest(field: string, e: unknown, problems: string[]): void {
+  if (e instanceof InputError) {
+    for (const p of e.problems) {
+      if (p.startsWith('(top level)')) problems.push(`${field}${p.slice('(top level)'.length)}`);
+      else problems.push(`${field}.${p}`);
+    }
+  } else problems.push(`${field}: ${(e as Error).message}`);
+}
+
+/**
+ * Validates a StartCampaign request. Throws InputError whose problems each start with the name of
+ * the request field at fault (e.g. `seed_count: must be at least 1`).
+ */
+export function validateCampaign(req: StartCampaignInput): CampaignSpec {
+  const problems: string[] = [];
+  const name = req.name ?? '';
+  if (name.length > LIMITS.name) problems.push(`name: longer than ${LIMITS.name} characters`);
+
+  let sc: CompiledScenario | undefined;
+  const sName = req.scenario_name ?? '';
+  const sJson = req.scenario_json ?? '';
+  if (sName !== '' && sJson !== '') problems.push('scenario_name: give scenario_name or scenario_json, not both');
+  else if (sName === '' && sJson === '') problems.push('scenario_name: required (or scenario_json)');
+  else if (sName !== '') {
+    const e = catalogEntry(sName);
+    if (!e) problems.push(`scenario_name: unknown scenario ${JSON.stringify(sName)} (built-in: ${CATALOG.map((c) => c.scenario.name).join(', ')})`);
+    else sc = compileScenario(e.scenario);
+  } else {
+    const j = parseJson(sJson, 'scenario_json', problems);
+    if (j !== undefined) {
+      try {
+        sc = compileScenario(j);
+      } catch (e) {
+        nest('scenario_json', e, problems);
+      }
+    }
+  }
+
+  let variant: { name: string; sites: Sites } | undefined;
+  const vPreset = req.variant_preset ?? '';
+  const vJson = req.variant_json ?? '';
+  try {
+    if (vPreset !== '' && vJson !== '') problems.push('variant_preset: give variant_preset or variant_json, not both');
+    else if (vJson !== '') {
+      const j = parseJson(vJson, 'variant_json', problems);
+      if (j !== undefined) {
+        try {
+          const v = parseVariantJson(j, 'custom');
+          variant = { name: v.name, sites: v.sites };
+        } catch (e) {
+          nest('variant_json', e, problems);
+        }
+      }
+    } else {
+      const v = resolvePreset(vPreset !== '' ? vPreset : (sc?.variant ?? 'v4.13'));
+      variant = { name: v.name, sites: v.sites };
+    }
+  } catch (e) {
+    if (e instanceof InputError) problems.push(...e.problems.map((p) => p.replace(/^variant:/, 'variant_preset:')));
+    else throw e;
+  }
+
+  const strategyName = (req.strategy ?? '') === '' ? DEFAULTS.strategy : req.strategy!;
+  if (!(STRATEGIES as readonly string[]).includes(strategyName)) {
+    problems.push(`strategy: ${JSON.stringify(strategyName)} is not supported by the farm (strategies: ${STRATEGIES.join(', ')})`);
+  }
+  const depth = req.depth === undefined || req.depth === 0 ? DEFAULTS.depth : req.depth;
+  if (!Number.isInteger(depth) || depth < 1 || depth > LIMITS.depth) problems.push(`depth: must be 1 to ${LIMITS.depth}`);
+
+  const seedStart = u64(req.seed_start, 'seed_start', problems);
+  const seedCount = u64(req.seed_count, 'seed_count', problems);
+  if (seedCount !== undefined) {
+    if (seedCount < 1) problems.push('seed_count: must be at least 1');
+    else if (seedCount > LIMITS.seedCount) problems.push(`seed_count: at most ${LIMITS.seedCount}`);
+  }
+  if (seedStart !== undefined && seedCount !== undefined && !Number.isSafeInteger(seedStart + seedCount)) {
+    problems.push(`seed_start: seed_start + seed_count exceeds ${Number.MAX_SAFE_INTEGER}`);
+  }
+  const batchSize = req.batch_size === undefined || req.batch_size === 0 ? DEFAULTS.batchSize : req.batch_size;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > LIMITS.batchSize) {
+    problems.push(`batch_size: must be 1 to ${LIMITS.batchSize}`);
+  }
+  let jobsTotal = 0;
+  if (seedCount !== undefined && seedCount >= 1 && problems.every((p) => !p.startsWith('batch_size'))) {
+    jobsTotal = Math.ceil(seedCount / batchSize);
+    if (jobsTotal > LIMITS.jobs) problems.push(`batch_size: ${batchSize} splits ${seedCount} seeds into ${jobsTotal} jobs (at most ${LIMITS.jobs}); use a larger batch`);
+  }
+
+  if (problems.length > 0 || !sc || !variant || seedStart === undefined || seedCount === undefined) {
+    throw new InputError('invalid campaign', problems.length > 0 ? problems : ['(top level): invalid']);
+  }
+  const strategy: StrategySpec = { name: strategyName as StrategyName, depth, kSteps: estimateSteps(sc, variant.sites) };
+  return { name, scenario: sc.source, variant, strategy, seedStart, seedCount, batchSize, jobsTotal };
+}
+
+/** The seed ranges [start, start + count) of a campaign's fuzz jobs, in order. */
+export function* ranges(spec: Pick<CampaignSpec, 'seedStart' | 'seedCount' | 'batchSize'>): Generator<{ start: number; count: number }> {
+  const end = spec.seedStart + spec.seedCount;
+  for (let s = spec.seedStart; s < end; s += spec.batchSize) yield { start: s, count: Math.min(spec.batchSize, end - s) };
+}

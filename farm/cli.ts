@@ -1,0 +1,256 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import * as grpc from '@grpc/grpc-js';
+import { catalogEntry } from '../sim/scenario/catalog.ts';
+import { PRESETS } from '../sim/variants/presets.ts';
+import { STRATEGIES } from '../sim/schedule/strategy.ts';
+import { coordinatorAddress, grpcAddress, redactUrl, redisUrl, token } from './config.ts';
+import { FarmClient, isGrpcError, type CampaignEvent } from './client.ts';
+import type { StartCampaignInput } from './campaign.ts';
+import type { CampaignView, FindingSummary } from './store.ts';
+import { startCoordinator } from '../coordinator/main.ts';
+import { startWorker } from '../worker/main.ts';
+
+function intArg(what: string, min: number) {
+  return (v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < min || !Number.isSafeInteger(Number(v))) {
+      throw new InvalidArgumentError(`${what} must be an integer ≥ ${min}`);
+    }
+    return Number(v);
+  };
+}
+
+const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
+
+/** Closes the handle on SIGTERM / SIGINT, then exits 0 (a second signal exits at once). */
+function onShutdown(close: () => Promise<void>, what: string): void {
+  let closing = false;
+  const handler = (sig: string) => {
+    if (closing) process.exit(1);
+    closing = true;
+    log(`${what}: ${sig}, shutting down`);
+    close().then(
+      () => process.exit(0),
+      (e) => {
+        log(`${what}: shutdown error: ${(e as Error).message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => handler('SIGTERM'));
+  process.on('SIGINT', () => handler('SIGINT'));
+}
+
+/** Reports a client error: bad input → exit 2, anything else → exit 1. */
+function fail(e: unknown): void {
+  if (isGrpcError(e)) {
+    const bad = e.code === grpc.status.INVALID_ARGUMENT;
+    process.stderr.write(`racefarm: ${grpc.status[e.code]}: ${e.details}\n`);
+    process.exitCode = bad ? 2 : 1;
+  } else {
+    process.stderr.write(`racefarm: ${(e as Error).message}\n`);
+    process.exitCode = (e as { code?: string }).code === 'EINPUT' ? 2 : 1;
+  }
+}
+
+interface ClientFlags {
+  coordinator?: string;
+  token?: string;
+  json?: boolean;
+}
+
+function withClient(cmd: Command): Command {
+  return cmd
+    .option('--coordinator <host:port>', 'coordinator gRPC address (env RACEFARM_COORDINATOR)')
+    .option('--token <token>', 'bearer token (env RACEFARM_TOKEN)');
+}
+
+async function withFarm<T>(flags: ClientFlags, fn: (c: FarmClient) => Promise<T>): Promise<void> {
+  const c = new FarmClient(coordinatorAddress(flags.coordinator), { token: token(flags.token) });
+  try {
+    await fn(c);
+  } catch (e) {
+    fail(e);
+  } finally {
+    c.close();
+  }
+}
+
+function progressLine(c: CampaignView): string {
+  const oracles = Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `${c.id} ${c.state}: ${c.jobsDone}/${c.jobsTotal} jobs, ${c.schedules} schedules, ${c.steps} steps, ${c.uniqueSignatures} signatures${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}${oracles ? `, ${oracles}` : ''}`;
+}
+
+function findingLine(f: FindingSummary): string {
+  return `finding ${f.signature} ${f.oracle} ${f.scenario} ${f.variant} seed ${f.seed} ${f.status}`;
+}
+
+function statusText(c: CampaignView): string {
+  return [
+    `campaign   ${c.id}${c.name ? ` (${c.name})` : ''}`,
+    `state      ${c.state}`,
+    `scenario   ${c.scenario}`,
+    `variant    ${c.variant}`,
+    `strategy   ${c.strategy}${c.strategy === 'pct' ? ` depth ${c.depth}` : ''}`,
+    `seeds      ${c.seedStart} .. ${c.seedStart + c.seedCount} (${c.seedCount}, ${c.batchSize} per job)`,
+    `jobs       ${c.jobsDone}/${c.jobsTotal}`,
+    `schedules  ${c.schedules}`,
+    `steps      ${c.steps}`,
+    `oracles    ${Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ') || '-'}`,
+    `signatures ${c.uniqueSignatures}${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}`,
+  ].join('\n');
+}
+
+async function follow(c: FarmClient, id: string, json: boolean): Promise<void> {
+  const last = await c.watchCampaign(id, (e: CampaignEvent) => {
+    if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
+    else if ('progress' in e) process.stdout.write(`${progressLine(e.progress)}\n`);
+    else process.stdout.write(`${findingLine(e.finding)}\n`);
+  });
+  if (!last) throw new Error(`campaign ${id}: the stream ended without progress`);
+}
+
+/**
+ * The farm's commands (DESIGN.md §9): `coordinator`, `worker`, and the client
+ * `campaign start|status|watch|cancel|findings|list`.
+ */
+export function addFarmCommands(program: Command): void {
+  program
+    .command('coordinator')
+    .description('run the farm coordinator: gRPC service + result consumer over Redis')
+    .option('--grpc <host:port>', 'gRPC listen address (env RACEFARM_GRPC; default 127.0.0.1:50051)')
+    .option('--redis <url>', 'Redis URL, redis:// or rediss:// with optional password (env REDIS_URL)')
+    .option('--token <token>', 'require "authorization: Bearer <token>" on every call (env RACEFARM_TOKEN)')
+    // TODO(issue 6): --metrics HOST:PORT (Prometheus /metrics).
+    .action(async (o: { grpc?: string; redis?: string; token?: string }) => {
+      const url = redisUrl(o.redis);
+      try {
+        const h = await startCoordinator({ redisUrl: url, grpc: grpcAddress(o.grpc), token: token(o.token), log });
+        log(`coordinator: redis ${redactUrl(url)}${token(o.token) ? ', bearer token required' : ''}`);
+        process.stdout.write(`coordinator listening on ${h.address}\n`);
+        onShutdown(() => h.close(), 'coordinator');
+      } catch (e) {
+        log(`coordinator: ${(e as Error).message}`);
+        process.exit(1);
+      }
+    });
+
+  program
+    .command('worker')
+    .description('run a farm worker: fuzz and minimize jobs from Redis')
+    .option('--redis <url>', 'Redis URL, redis:// or rediss:// with optional password (env REDIS_URL)')
+    .option('--concurrency <n>', 'jobs in parallel (worker threads)', intArg('--concurrency', 1), 1)
+    // TODO(issue 6): --metrics HOST:PORT (Prometheus /metrics).
+    .action(async (o: { redis?: string; concurrency: number }) => {
+      const url = redisUrl(o.redis);
+      try {
+        const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, log });
+        log(`worker: redis ${redactUrl(url)}, concurrency ${o.concurrency}`);
+        process.stdout.write(`worker ready (pid ${process.pid})\n`);
+        onShutdown(() => h.close(), 'worker');
+      } catch (e) {
+        log(`worker: ${(e as Error).message}`);
+        process.exit(1);
+      }
+    });
+
+  const campaign = program.command('campaign').description('farm client: start, follow and inspect campaigns');
+
+  withClient(
+    campaign
+      .command('start')
+      .description('start a campaign; prints its id (or the campaign as JSON with --json)')
+      .requiredOption('--scenario <name|file>', 'built-in scenario or scenario JSON file')
+      .option('--variant <preset|file>', 'variant preset or variant JSON file (default: the scenario\'s)')
+      .addOption(new Option('--strategy <name>', 'schedule strategy').choices([...STRATEGIES]).default('random'))
+      .option('--depth <d>', 'PCT depth', intArg('--depth', 1), 3)
+      .option('--seeds <n>', 'number of seeds', intArg('--seeds', 1), 10000)
+      .option('--seed-start <s>', 'first seed', intArg('--seed-start', 0), 0)
+      .option('--batch <n>', 'seeds per fuzz job', intArg('--batch', 1), 1000)
+      .option('--name <label>', 'a label')
+      .option('--watch', 'follow progress until the campaign ends')
+      .option('--json', 'print JSON'),
+  ).action(
+    async (o: ClientFlags & { scenario: string; variant?: string; strategy: string; depth: number; seeds: number; seedStart: number; batch: number; name?: string; watch?: boolean }) => {
+      const req: StartCampaignInput = {
+        name: o.name ?? '',
+        strategy: o.strategy,
+        depth: o.depth,
+        seed_start: String(o.seedStart),
+        seed_count: String(o.seeds),
+        batch_size: o.batch,
+      };
+      try {
+        if (catalogEntry(o.scenario) || !existsSync(o.scenario)) req.scenario_name = o.scenario;
+        else req.scenario_json = readFileSync(o.scenario, 'utf8');
+        if (o.variant !== undefined) {
+          if (PRESETS.has(o.variant) || !existsSync(o.variant)) req.variant_preset = o.variant;
+          else req.variant_json = readFileSync(o.variant, 'utf8');
+        }
+      } catch (e) {
+        fail(Object.assign(new Error((e as Error).message), { code: 'EINPUT' }));
+        return;
+      }
+      await withFarm(o, async (c) => {
+        const started = await c.startCampaign(req);
+        if (o.json && !o.watch) process.stdout.write(`${JSON.stringify(started)}\n`);
+        else if (!o.watch) process.stdout.write(`${started.id}\n`);
+        else {
+          process.stderr.write(`campaign ${started.id}\n`);
+          await follow(c, started.id, o.json === true);
+        }
+      });
+    },
+  );
+
+  withClient(campaign.command('status').description('show a campaign').argument('<id>').option('--json', 'print JSON')).action(
+    async (id: string, o: ClientFlags) =>
+      withFarm(o, async (c) => {
+        const s = await c.getCampaign(id);
+        process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `${statusText(s)}\n`);
+      }),
+  );
+
+  withClient(
+    campaign.command('watch').description('follow a campaign until it is done or cancelled').argument('<id>').option('--json', 'one JSON event per line'),
+  ).action(async (id: string, o: ClientFlags) => withFarm(o, (c) => follow(c, id, o.json === true)));
+
+  withClient(campaign.command('cancel').description('cancel a campaign (removes its waiting jobs)').argument('<id>').option('--json', 'print JSON')).action(
+    async (id: string, o: ClientFlags) =>
+      withFarm(o, async (c) => {
+        const s = await c.cancelCampaign(id);
+        process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `${progressLine(s)}\n`);
+      }),
+  );
+
+  withClient(campaign.command('list').description('list recent campaigns').option('--json', 'print JSON')).action(async (o: ClientFlags) =>
+    withFarm(o, async (c) => {
+      for (const s of await c.listCampaigns()) process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `${progressLine(s)}\n`);
+    }),
+  );
+
+  withClient(
+    campaign
+      .command('findings')
+      .description("list findings (all, or one campaign's); --out writes finding files that `repro` replays")
+      .argument('[id]', 'campaign id')
+      .option('--out <dir>', 'write each finding to DIR/<signature>.json')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string | undefined, o: ClientFlags & { out?: string }) =>
+    withFarm(o, async (c) => {
+      const list = await c.listFindings(id ?? '');
+      if (o.out) mkdirSync(o.out, { recursive: true });
+      for (const f of list) {
+        let file: string | undefined;
+        if (o.out) {
+          const d = await c.getFinding(f.signature);
+          file = join(o.out, `${f.signature}.json`);
+          writeFileSync(file, `${d.findingJson}\n`);
+        }
+        if (o.json) process.stdout.write(`${JSON.stringify(file ? { ...f, file } : f)}\n`);
+        else process.stdout.write(`${findingLine(f)}${file ? ` ${file}` : ''}\n`);
+      }
+    }),
+  );
+}

@@ -1,0 +1,157 @@
+import * as grpc from '@grpc/grpc-js';
+import { loadProtos } from './proto.ts';
+import type { CampaignState, CampaignView, FindingStatus, FindingSummary } from './store.ts';
+import type { StartCampaignInput } from './campaign.ts';
+
+export interface FindingDetail {
+  summary: FindingSummary;
+  findingJson: string;
+  trace: string;
+  reason: string;
+}
+
+export interface ReproduceResult {
+  reproduced: boolean;
+  reason: string;
+  trace: string;
+  signatureMatches: boolean;
+  oracle: string;
+}
+
+export type CampaignEvent = { progress: CampaignView } | { finding: FindingSummary };
+
+/** A gRPC error from the coordinator: its status code and details (which name the bad field). */
+export function isGrpcError(e: unknown): e is grpc.ServiceError {
+  return typeof e === 'object' && e !== null && 'code' in e && 'details' in e;
+}
+
+const n = (v: unknown) => (v === undefined || v === null || v === '' ? 0 : Number(v));
+
+export function campaignFromMessage(m: any): CampaignView {
+  return {
+    id: m.id,
+    name: m.name,
+    state: m.state as CampaignState,
+    scenario: m.scenario,
+    variant: m.variant,
+    strategy: m.strategy,
+    depth: n(m.depth),
+    seedStart: n(m.seed_start),
+    seedCount: n(m.seed_count),
+    batchSize: n(m.batch_size),
+    jobsTotal: n(m.jobs_total),
+    jobsDone: n(m.jobs_done),
+    schedules: n(m.schedules),
+    steps: n(m.steps),
+    byOracle: Object.fromEntries(Object.entries((m.by_oracle ?? {}) as Record<string, string>).map(([k, v]) => [k, Number(v)])),
+    uniqueSignatures: n(m.unique_signatures),
+    minimizePending: n(m.minimize_pending),
+    createdAtMs: n(m.created_at_ms),
+    finishedAtMs: n(m.finished_at_ms),
+  };
+}
+
+export function findingFromMessage(m: any): FindingSummary {
+  return {
+    signature: m.signature,
+    oracle: m.oracle,
+    scenario: m.scenario,
+    variant: m.variant,
+    seed: n(m.seed),
+    status: m.status as FindingStatus,
+    message: m.message,
+    campaign: m.campaign,
+  };
+}
+
+export interface ClientOptions {
+  readonly token?: string;
+  /** Per-call deadline (ms) for unary calls. */
+  readonly timeoutMs?: number;
+}
+
+/** A promise-based client of the coordinator's Farm and health services. */
+export class FarmClient {
+  private readonly farm: grpc.Client & Record<string, any>;
+  private readonly health: grpc.Client & Record<string, any>;
+  private readonly timeoutMs: number;
+  private readonly token: string | undefined;
+
+  constructor(readonly address: string, opts: ClientOptions = {}) {
+    const { farm, health } = loadProtos();
+    const creds = grpc.credentials.createInsecure();
+    this.farm = new farm(address, creds) as any;
+    this.health = new health(address, creds) as any;
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.token = opts.token;
+  }
+
+  private md(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.token) md.set('authorization', `Bearer ${this.token}`);
+    return md;
+  }
+
+  private call<T>(client: Record<string, any>, method: string, req: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    return new Promise((resolve, reject) => {
+      client[method](req, this.md(), { deadline: Date.now() + timeoutMs }, (e: grpc.ServiceError | null, res: T) => (e ? reject(e) : resolve(res)));
+    });
+  }
+
+  async startCampaign(req: StartCampaignInput): Promise<CampaignView> {
+    return campaignFromMessage(await this.call(this.farm, 'StartCampaign', req, Math.max(this.timeoutMs, 120_000)));
+  }
+  async getCampaign(id: string): Promise<CampaignView> {
+    return campaignFromMessage(await this.call(this.farm, 'GetCampaign', { id }));
+  }
+  async cancelCampaign(id: string): Promise<CampaignView> {
+    return campaignFromMessage(await this.call(this.farm, 'CancelCampaign', { id }, Math.max(this.timeoutMs, 120_000)));
+  }
+  async listCampaigns(limit = 100): Promise<CampaignView[]> {
+    const r = await this.call<{ campaigns: unknown[] }>(this.farm, 'ListCampaigns', { limit });
+    return r.campaigns.map(campaignFromMessage);
+  }
+  async listFindings(campaign = ''): Promise<FindingSummary[]> {
+    const r = await this.call<{ findings: unknown[] }>(this.farm, 'ListFindings', { campaign });
+    return r.findings.map(findingFromMessage);
+  }
+  async getFinding(signature: string): Promise<FindingDetail> {
+    const r = await this.call<any>(this.farm, 'GetFinding', { signature });
+    return { summary: findingFromMessage(r.summary), findingJson: r.finding_json, trace: r.trace, reason: r.reason };
+  }
+  async reproduce(req: { signature?: string; findingJson?: string }): Promise<ReproduceResult> {
+    const r = await this.call<any>(this.farm, 'Reproduce', { signature: req.signature ?? '', finding_json: req.findingJson ?? '' });
+    return { reproduced: r.reproduced, reason: r.reason, trace: r.trace, signatureMatches: r.signature_matches, oracle: r.oracle };
+  }
+
+  /** grpc.health.v1 Check: SERVING, NOT_SERVING, UNKNOWN or SERVICE_UNKNOWN. */
+  async healthCheck(service = ''): Promise<string> {
+    const r = await this.call<{ status: string }>(this.health, 'Check', { service });
+    return r.status;
+  }
+
+  /**
+   * Streams a campaign's events until it is done or cancelled; resolves with the last progress.
+   * `deadlineMs` bounds the whole stream.
+   */
+  watchCampaign(id: string, onEvent: (e: CampaignEvent) => void, deadlineMs?: number): Promise<CampaignView | undefined> {
+    return new Promise((resolve, reject) => {
+      const opts: grpc.CallOptions = deadlineMs ? { deadline: Date.now() + deadlineMs } : {};
+      const stream: grpc.ClientReadableStream<any> = this.farm.WatchCampaign({ id }, this.md(), opts);
+      let last: CampaignView | undefined;
+      stream.on('data', (m: any) => {
+        if (m.progress) {
+          last = campaignFromMessage(m.progress);
+          onEvent({ progress: last });
+        } else if (m.finding) onEvent({ finding: findingFromMessage(m.finding) });
+      });
+      stream.on('error', reject);
+      stream.on('end', () => resolve(last));
+    });
+  }
+
+  close(): void {
+    this.farm.close();
+    this.health.close();
+  }
+}

@@ -1,0 +1,89 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/** BullMQ queue prefix and the prefix of the farm's own keys (DESIGN.md §8). */
+export const PREFIX = 'racefarm';
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const DEFAULT_GRPC = '127.0.0.1:50051';
+
+export function redisUrl(flag?: string): string {
+  return flag ?? process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+}
+
+export function grpcAddress(flag?: string): string {
+  return flag ?? process.env.RACEFARM_GRPC ?? DEFAULT_GRPC;
+}
+
+export function coordinatorAddress(flag?: string): string {
+  return flag ?? process.env.RACEFARM_COORDINATOR ?? DEFAULT_GRPC;
+}
+
+/** Bearer token: the flag, else RACEFARM_TOKEN; empty means none. */
+export function token(flag?: string): string | undefined {
+  const t = flag ?? process.env.RACEFARM_TOKEN;
+  return t ? t : undefined;
+}
+
+function envInt(name: string, dflt: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name}: ${JSON.stringify(v)} is not a positive integer`);
+  return n;
+}
+
+/**
+ * Job lock and stalled-job check timing (ms). A worker that dies (kill -9) holds its job's lock
+ * until `lockDuration` passes; the next stalled check (every `stalledInterval`) puts the job back.
+ * Env: RACEFARM_LOCK_MS, RACEFARM_STALLED_MS, RACEFARM_MAX_STALLED.
+ */
+export interface LockTiming {
+  readonly lockDuration: number;
+  readonly stalledInterval: number;
+  readonly maxStalledCount: number;
+}
+
+export function lockTiming(): LockTiming {
+  return {
+    lockDuration: envInt('RACEFARM_LOCK_MS', 30_000),
+    stalledInterval: envInt('RACEFARM_STALLED_MS', 15_000),
+    maxStalledCount: envInt('RACEFARM_MAX_STALLED', 10),
+  };
+}
+
+/** Parses HOST:PORT (IPv6 as [::1]:PORT). */
+export function parseHostPort(s: string, what: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(s);
+  if (!m) throw new Error(`${what}: ${JSON.stringify(s)} is not HOST:PORT`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`${what}: port ${port} is out of range`);
+  return { host: m[1], port };
+}
+
+/**
+ * A Redis connection for the farm. ioredis reads password, user, db and TLS from the URL
+ * (`redis://:pw@host:6379/0`, `rediss://…` for TLS). Commands wait across reconnects
+ * (maxRetriesPerRequest: null, as BullMQ workers require), and reconnection never gives up.
+ */
+export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
+  const r = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    retryStrategy: (times) => Math.min(100 * times, 2000),
+    ...extra,
+  });
+  // Errors surface through the commands that wait on them; without a listener ioredis would
+  // print every reconnect attempt as an unhandled error event.
+  r.on('error', () => {});
+  return r;
+}
+
+/** The URL with any password replaced, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

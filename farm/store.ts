@@ -1,0 +1,373 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Finding } from '../sim/finding.ts';
+import { PREFIX } from './config.ts';
+import { keys } from './keys.ts';
+import type { CampaignSpec } from './campaign.ts';
+import type { FuzzResult, MinimizedResult } from './jobs.ts';
+
+export type CampaignState = 'pending' | 'running' | 'done' | 'cancelled';
+
+export interface CampaignView {
+  id: string;
+  name: string;
+  state: CampaignState;
+  scenario: string;
+  variant: string;
+  strategy: string;
+  depth: number;
+  seedStart: number;
+  seedCount: number;
+  batchSize: number;
+  jobsTotal: number;
+  jobsDone: number;
+  schedules: number;
+  steps: number;
+  byOracle: Record<string, number>;
+  uniqueSignatures: number;
+  minimizePending: number;
+  createdAtMs: number;
+  finishedAtMs: number;
+}
+
+export type FindingStatus = 'new' | 'queued' | 'minimized' | 'failed';
+
+export interface FindingSummary {
+  signature: string;
+  oracle: string;
+  scenario: string;
+  variant: string;
+  seed: number;
+  status: FindingStatus;
+  message: string;
+  campaign: string;
+}
+
+export interface FindingRecord {
+  summary: FindingSummary;
+  raw: Finding;
+  minimized: Finding | null;
+  trace: string;
+  reason: string;
+}
+
+/**
+ * Records one fuzz batch. The SADD of the range's seedStart is the guard that makes totals exact:
+ * a batch whose job ran twice (a stalled job re-run, a retried results job) adds nothing the second
+ * time. Findings are merged either way (idempotent: lowest seed per signature), and the signatures
+ * whose minimize job is not queued yet are returned so the caller can (re-)enqueue them.
+ *
+ * KEYS: campaign, ranges, oracles, sigs, found, minpending, findings, then per finding its hash and
+ * its campaigns set. ARGV: seedStart, schedules, steps, nOracles, (oracle, runs)…, nFindings,
+ * (sig, seed, oracle, json)…, now, campaignId.
+ */
+const RECORD_FUZZ = `
+local camp = KEYS[1]
+if redis.call('EXISTS', camp) == 0 then return {-1, 0} end
+local added = redis.call('SADD', KEYS[2], ARGV[1])
+local i = 4
+local nOr = tonumber(ARGV[i]); i = i + 1
+local orStart = i
+i = i + 2 * nOr
+local nF = tonumber(ARGV[i]); i = i + 1
+local fStart = i
+local now = ARGV[fStart + 4 * nF]
+local cid = ARGV[fStart + 4 * nF + 1]
+if added == 1 then
+  redis.call('HINCRBY', camp, 'schedules', ARGV[2])
+  redis.call('HINCRBY', camp, 'steps', ARGV[3])
+  for k = 0, nOr - 1 do
+    redis.call('HINCRBY', KEYS[3], ARGV[orStart + 2 * k], ARGV[orStart + 2 * k + 1])
+  end
+  redis.call('HSET', camp, 'jobsDone', redis.call('SCARD', KEYS[2]), 'updatedAt', now)
+  if redis.call('HGET', camp, 'state') == 'pending' then redis.call('HSET', camp, 'state', 'running') end
+end
+local out = {added, redis.call('SCARD', KEYS[2])}
+for k = 0, nF - 1 do
+  local sig = ARGV[fStart + 4 * k]
+  local seed = ARGV[fStart + 4 * k + 1]
+  local oracle = ARGV[fStart + 4 * k + 2]
+  local json = ARGV[fStart + 4 * k + 3]
+  local fkey = KEYS[8 + 2 * k]
+  local cur = redis.call('HGET', KEYS[4], sig)
+  if (not cur) or tonumber(seed) < tonumber(cur) then
+    redis.call('HSET', KEYS[4], sig, seed)
+    redis.call('HSET', KEYS[5], sig, json)
+  end
+  redis.call('SADD', KEYS[9 + 2 * k], cid)
+  if redis.call('EXISTS', fkey) == 0 then
+    redis.call('HSET', fkey, 'signature', sig, 'oracle', oracle, 'status', 'new', 'raw', json,
+      'campaign', cid, 'seed', seed, 'createdAt', now)
+    redis.call('ZADD', KEYS[7], now, sig)
+  end
+  local st = redis.call('HGET', fkey, 'status')
+  if st == 'new' or st == 'queued' then redis.call('SADD', KEYS[6], sig) end
+  if st == 'new' then table.insert(out, sig) end
+end
+local state = redis.call('HGET', camp, 'state')
+if tonumber(redis.call('HGET', camp, 'jobsDone') or '0') >= tonumber(redis.call('HGET', camp, 'jobsTotal'))
+    and state ~= 'cancelled' and state ~= 'done' then
+  redis.call('HSET', camp, 'fuzzDone', '1')
+  if redis.call('SCARD', KEYS[6]) == 0 then redis.call('HSET', camp, 'state', 'done', 'finishedAt', now) end
+end
+return out
+`;
+
+/**
+ * Records a minimize result once, then releases the signature in every campaign that waits on it
+ * and completes those whose ranges are all recorded. KEYS: finding, finding campaigns.
+ * ARGV: status, minimized json, trace, reason, now, key prefix, signature.
+ */
+const RECORD_MINIMIZED = `
+local st = redis.call('HGET', KEYS[1], 'status')
+if not st then return 0 end
+if st ~= 'minimized' and st ~= 'failed' then
+  redis.call('HSET', KEYS[1], 'status', ARGV[1], 'minimized', ARGV[2], 'trace', ARGV[3], 'reason', ARGV[4], 'minimizedAt', ARGV[5])
+end
+for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  local camp = ARGV[6] .. ':campaign:' .. cid
+  redis.call('SREM', camp .. ':minpending', ARGV[7])
+  local state = redis.call('HGET', camp, 'state')
+  if redis.call('HGET', camp, 'fuzzDone') == '1' and state ~= 'done' and state ~= 'cancelled'
+      and redis.call('SCARD', camp .. ':minpending') == 0 then
+    redis.call('HSET', camp, 'state', 'done', 'finishedAt', ARGV[5])
+  end
+end
+return 1
+`;
+
+const MARK_QUEUED = `
+if redis.call('HGET', KEYS[1], 'status') == 'new' then redis.call('HSET', KEYS[1], 'status', 'queued') return 1 end
+return 0
+`;
+
+const MARK_ENQUEUED = `
+redis.call('HSET', KEYS[1], 'enqueued', '1')
+if redis.call('HGET', KEYS[1], 'state') == 'pending' then redis.call('HSET', KEYS[1], 'state', 'running') end
+return 1
+`;
+
+const CANCEL = `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return false end
+if st == 'pending' or st == 'running' then
+  redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finishedAt', ARGV[1])
+  return 'cancelled'
+end
+return st
+`;
+
+export function newCampaignId(): string {
+  return `c${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
+}
+
+const num = (s: string | undefined) => (s === undefined || s === '' ? 0 : Number(s));
+
+export class FarmStore {
+  constructor(readonly redis: Redis) {}
+
+  async createCampaign(spec: CampaignSpec): Promise<string> {
+    const id = newCampaignId();
+    const now = Date.now();
+    await this.redis
+      .multi()
+      .hset(keys.campaign(id), {
+        id,
+        name: spec.name,
+        state: 'pending',
+        spec: JSON.stringify(spec),
+        scenario: spec.scenario.name,
+        variant: spec.variant.name,
+        strategy: spec.strategy.name,
+        depth: spec.strategy.depth,
+        seedStart: spec.seedStart,
+        seedCount: spec.seedCount,
+        batchSize: spec.batchSize,
+        jobsTotal: spec.jobsTotal,
+        jobsDone: 0,
+        schedules: 0,
+        steps: 0,
+        enqueued: 0,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .zadd(keys.campaigns, now, id)
+      .exec();
+    return id;
+  }
+
+  /** Every fuzz job is on the queue: a pending campaign becomes running. */
+  async markEnqueued(id: string): Promise<void> {
+    await this.redis.eval(MARK_ENQUEUED, 1, keys.campaign(id));
+  }
+
+  async campaignSpec(id: string): Promise<CampaignSpec | null> {
+    const s = await this.redis.hget(keys.campaign(id), 'spec');
+    return s ? (JSON.parse(s) as CampaignSpec) : null;
+  }
+
+  async campaignField(id: string, field: string): Promise<string | null> {
+    return this.redis.hget(keys.campaign(id), field);
+  }
+
+  async getCampaign(id: string): Promise<CampaignView | null> {
+    const [[, h], [, oracles], [, nsigs], [, pending]] = (await this.redis
+      .multi()
+      .hgetall(keys.campaign(id))
+      .hgetall(keys.oracles(id))
+      .hlen(keys.sigs(id))
+      .scard(keys.minpending(id))
+      .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, Record<string, string>], [null, number], [null, number]];
+    if (!h || !h.id) return null;
+    return {
+      id: h.id,
+      name: h.name ?? '',
+      state: h.state as CampaignState,
+      scenario: h.scenario,
+      variant: h.variant,
+      strategy: h.strategy,
+      depth: num(h.depth),
+      seedStart: num(h.seedStart),
+      seedCount: num(h.seedCount),
+      batchSize: num(h.batchSize),
+      jobsTotal: num(h.jobsTotal),
+      jobsDone: num(h.jobsDone),
+      schedules: num(h.schedules),
+      steps: num(h.steps),
+      byOracle: Object.fromEntries(Object.entries(oracles).map(([k, v]) => [k, Number(v)])),
+      uniqueSignatures: nsigs,
+      minimizePending: pending,
+      createdAtMs: num(h.createdAt),
+      finishedAtMs: num(h.finishedAt),
+    };
+  }
+
+  async listCampaigns(limit: number): Promise<CampaignView[]> {
+    const ids = await this.redis.zrevrange(keys.campaigns, 0, Math.max(0, limit - 1));
+    const out: CampaignView[] = [];
+    for (const id of ids) {
+      const c = await this.getCampaign(id);
+      if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** Campaigns not yet finished (pending or running). */
+  async activeCampaigns(): Promise<string[]> {
+    const ids = await this.redis.zrange(keys.campaigns, '0', '-1');
+    const out: string[] = [];
+    for (const id of ids) {
+      const st = await this.redis.hget(keys.campaign(id), 'state');
+      if (st === 'pending' || st === 'running') out.push(id);
+    }
+    return out;
+  }
+
+  /** seedStart of every range already recorded. */
+  async recordedRanges(id: string): Promise<Set<number>> {
+    return new Set((await this.redis.smembers(keys.ranges(id))).map(Number));
+  }
+
+  async recordFuzz(r: FuzzResult): Promise<{ recorded: boolean; jobsDone: number; newSignatures: string[]; missing: boolean }> {
+    const id = r.campaign;
+    const ks = [keys.campaign(id), keys.ranges(id), keys.oracles(id), keys.sigs(id), keys.found(id), keys.minpending(id), keys.findings];
+    const args: (string | number)[] = [r.seedStart, r.schedules, r.steps];
+    const ors = Object.entries(r.byOracle);
+    args.push(ors.length);
+    for (const [o, n] of ors) args.push(o, n ?? 0);
+    args.push(r.findings.length);
+    for (const f of r.findings) {
+      ks.push(keys.finding(f.signature), keys.findingCampaigns(f.signature));
+      args.push(f.signature, f.seed, f.oracle, JSON.stringify(f));
+    }
+    args.push(Date.now(), id);
+    const out = (await this.redis.eval(RECORD_FUZZ, ks.length, ...ks, ...args.map(String))) as (number | string)[];
+    if (out[0] === -1) return { recorded: false, jobsDone: 0, newSignatures: [], missing: true };
+    return { recorded: out[0] === 1, jobsDone: Number(out[1]), newSignatures: out.slice(2).map(String), missing: false };
+  }
+
+  async markQueued(sig: string): Promise<void> {
+    await this.redis.eval(MARK_QUEUED, 1, keys.finding(sig));
+  }
+
+  async recordMinimized(r: MinimizedResult): Promise<void> {
+    await this.redis.eval(
+      RECORD_MINIMIZED,
+      2,
+      keys.finding(r.signature),
+      keys.findingCampaigns(r.signature),
+      r.ok ? 'minimized' : 'failed',
+      r.finding ? JSON.stringify(r.finding) : '',
+      r.trace,
+      r.reason,
+      String(Date.now()),
+      PREFIX,
+      r.signature,
+    );
+  }
+
+  /** Returns the state after the call, or null when there is no such campaign. */
+  async cancel(id: string): Promise<CampaignState | null> {
+    return (await this.redis.eval(CANCEL, 1, keys.campaign(id), String(Date.now()))) as CampaignState | null;
+  }
+
+  /** Signatures whose minimize job may not be queued yet (status new). */
+  async unqueuedFindings(): Promise<string[]> {
+    const sigs = await this.redis.zrange(keys.findings, '0', '-1');
+    const out: string[] = [];
+    for (const s of sigs) if ((await this.redis.hget(keys.finding(s), 'status')) === 'new') out.push(s);
+    return out;
+  }
+
+  async getFinding(sig: string): Promise<FindingRecord | null> {
+    const h = await this.redis.hgetall(keys.finding(sig));
+    if (!h || !h.raw) return null;
+    const raw = JSON.parse(h.raw) as Finding;
+    const minimized = h.minimized ? (JSON.parse(h.minimized) as Finding) : null;
+    return {
+      summary: summaryOf(raw, h.status as FindingStatus, h.campaign, raw.seed),
+      raw,
+      minimized,
+      trace: h.trace ?? '',
+      reason: h.reason ?? '',
+    };
+  }
+
+  /** Every finding, or one campaign's (with that campaign's lowest seed), oldest first. */
+  async listFindings(campaign?: string): Promise<FindingSummary[]> {
+    const out: FindingSummary[] = [];
+    if (campaign) {
+      const found = await this.redis.hgetall(keys.found(campaign));
+      for (const json of Object.values(found)) {
+        const f = JSON.parse(json) as Finding;
+        const [status, first] = await this.redis.hmget(keys.finding(f.signature), 'status', 'campaign');
+        out.push(summaryOf(f, (status ?? 'new') as FindingStatus, first ?? campaign, f.seed));
+      }
+      return out.sort((a, b) => a.seed - b.seed || a.signature.localeCompare(b.signature));
+    }
+    for (const sig of await this.redis.zrange(keys.findings, '0', '-1')) {
+      const r = await this.getFinding(sig);
+      if (r) out.push(r.summary);
+    }
+    return out;
+  }
+
+  /** The finding a campaign found for a signature, at its lowest seed. */
+  async campaignFinding(campaign: string, sig: string): Promise<Finding | null> {
+    const j = await this.redis.hget(keys.found(campaign), sig);
+    return j ? (JSON.parse(j) as Finding) : null;
+  }
+}
+
+function summaryOf(f: Finding, status: FindingStatus, campaign: string, seed: number): FindingSummary {
+  return {
+    signature: f.signature,
+    oracle: f.oracle,
+    scenario: f.scenario.name,
+    variant: f.variant.name,
+    seed,
+    status,
+    message: f.message,
+    campaign,
+  };
+}

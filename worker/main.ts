@@ -1,0 +1,159 @@
+import { hostname } from 'node:os';
+import { Worker as ThreadWorker } from 'node:worker_threads';
+import { Queue, Worker, type Job } from 'bullmq';
+import { PREFIX, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
+import { keys } from '../farm/keys.ts';
+import {
+  JOB_OPTIONS,
+  QUEUES,
+  fuzzResultJobId,
+  minimizedResultJobId,
+  type FuzzJobData,
+  type FuzzResult,
+  type MinimizeJobData,
+  type MinimizedResult,
+} from '../farm/jobs.ts';
+import { runFuzzRange } from './fuzz.ts';
+import { minimizeFinding } from './minimize.ts';
+
+export interface WorkerOptions {
+  readonly redisUrl: string;
+  /** Parallel jobs: 1 runs in this thread; N > 1 runs N worker threads, one job each. */
+  readonly concurrency?: number;
+  readonly timing?: LockTiming;
+  readonly log?: (msg: string) => void;
+}
+
+export interface WorkerHandle {
+  /** Stops taking jobs, finishes the active ones, closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * A farm worker: consumes `fuzz` and `minimize` jobs and pushes each outcome to the `results`
+ * queue under an id derived from the job (so a re-run job adds nothing new). A worker that dies
+ * leaves its job locked until the lock expires; another worker's stalled check then re-queues it.
+ */
+export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
+  const n = opts.concurrency ?? 1;
+  if (n > 1) return startThreads(opts, n);
+  const log = opts.log ?? (() => {});
+  const timing = opts.timing ?? lockTiming();
+  const id = `${hostname()}:${process.pid}`;
+  const redis = connectRedis(opts.redisUrl);
+  const results = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
+  const workerOpts = {
+    connection: redis,
+    prefix: PREFIX,
+    concurrency: 1,
+    lockDuration: timing.lockDuration,
+    stalledInterval: timing.stalledInterval,
+    maxStalledCount: timing.maxStalledCount,
+  };
+
+  const fuzz = new Worker<FuzzJobData>(
+    QUEUES.fuzz,
+    async (job: Job<FuzzJobData>) => {
+      const d = job.data;
+      const state = await redis.hget(keys.campaign(d.campaign), 'state');
+      if (state === null || state === 'cancelled') return { skipped: state ?? 'no such campaign' };
+      const t0 = performance.now();
+      const b = await runFuzzRange(d);
+      const result: FuzzResult = {
+        kind: 'fuzz',
+        campaign: d.campaign,
+        seedStart: d.seedStart,
+        seedCount: d.seedCount,
+        schedules: b.schedules,
+        steps: b.steps,
+        byOracle: b.byOracle,
+        findings: b.findings,
+        worker: id,
+        elapsedMs: performance.now() - t0,
+      };
+      await results.add('fuzz', result, { jobId: fuzzResultJobId(d.campaign, d.seedStart) });
+      return { schedules: b.schedules, steps: b.steps, findings: b.findings.length };
+    },
+    workerOpts,
+  );
+
+  const minimize = new Worker<MinimizeJobData>(
+    QUEUES.minimize,
+    async (job: Job<MinimizeJobData>) => {
+      const t0 = performance.now();
+      const m = minimizeFinding(job.data.finding);
+      const result: MinimizedResult = {
+        kind: 'minimized',
+        signature: job.data.signature,
+        ok: m.ok,
+        finding: m.finding,
+        trace: m.trace,
+        reason: m.reason,
+        elapsedMs: performance.now() - t0,
+      };
+      await results.add('minimized', result, { jobId: minimizedResultJobId(job.data.signature) });
+      return { ok: m.ok };
+    },
+    workerOpts,
+  );
+
+  for (const w of [fuzz, minimize]) {
+    w.on('error', (e) => log(`worker ${w.name}: ${e.message}`));
+    w.on('failed', (job, e) => log(`job ${job?.id} failed: ${e.message}`));
+  }
+  await Promise.all([fuzz.waitUntilReady(), minimize.waitUntilReady()]);
+  log(`worker ${id} ready`);
+
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        await Promise.all([fuzz.close(), minimize.close()]);
+        await results.close();
+        await redis.quit().catch(() => redis.disconnect());
+      })();
+      return closing;
+    },
+  };
+}
+
+/** N worker threads, each a one-job worker with its own connections. */
+async function startThreads(opts: WorkerOptions, n: number): Promise<WorkerHandle> {
+  const log = opts.log ?? (() => {});
+  const threads: ThreadWorker[] = [];
+  const ready: Promise<void>[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = new ThreadWorker(new URL('./thread.ts', import.meta.url), {
+      workerData: { redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming() },
+    });
+    threads.push(t);
+    ready.push(
+      new Promise<void>((resolve, reject) => {
+        t.on('message', (m: { type: string; msg?: string }) => {
+          if (m.type === 'ready') resolve();
+          else if (m.type === 'log' && m.msg) log(`[thread ${i}] ${m.msg}`);
+        });
+        t.once('error', reject);
+        t.once('exit', (code) => reject(new Error(`worker thread ${i} exited (${code})`)));
+      }),
+    );
+  }
+  await Promise.all(ready);
+  let closing: Promise<void> | undefined;
+  return {
+    close() {
+      closing ??= (async () => {
+        await Promise.all(
+          threads.map(
+            (t) =>
+              new Promise<void>((resolve) => {
+                t.once('exit', () => resolve());
+                t.postMessage({ type: 'close' });
+              }),
+          ),
+        );
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { startWorker } from './main.ts';
+import type { LockTiming } from '../farm/config.ts';
+
+/** One worker thread of `worker --concurrency N`: a one-job farm worker. */
+const data = workerData as { redisUrl: string; timing: LockTiming };
+const port = parentPort!;
+const handle = await startWorker({
+  redisUrl: data.redisUrl,
+  concurrency: 1,
+  timing: data.timing,
+  log: (msg) => port.postMessage({ type: 'log', msg }),
+});
+port.on('message', (m: { type: string }) => {
+  if (m.type === 'close') void handle.close().then(() => process.exit(0));
+});
+port.postMessage({ type: 'ready' });
