@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { parseVariantJson } from '../../sim/variants/resolve.ts';
+import { SITES } from '../../sim/variants/sites.ts';
 import { assertInOrder, compile, labels, labelsOf, readValues, replay, rows } from './helpers.ts';
 
 /**
@@ -70,8 +72,9 @@ describe('kernel/reclaim', () => {
     ]);
   });
 
-  it('v4.11: no range bracket; invalidate_page after pte_unmap_unlock', () => {
-    const r = replay(swapOutIn(), 'v4.11');
+  it('unmap.notify=after-unlock without a range bracket (legacy): invalidate_page after pte_unmap_unlock', () => {
+    const legacy = parseVariantJson({ base: 'v4.13', sites: { 'unmap.notify': 'after-unlock', 'unmap.rangeBracket': 'false' } }, 'legacy');
+    const r = replay(swapOutIn(), legacy.sites);
     assert.deepEqual(r.violations, []);
     const ls = labelsOf(r, 'k0');
     assertInOrder(ls, [
@@ -84,6 +87,20 @@ describe('kernel/reclaim', () => {
     assert.ok(!ls.includes('mmu_notifier_invalidate_range_start'));
     assert.ok(!ls.includes('mmu_notifier_invalidate_range_end'));
     assert.ok(!ls.includes('mmu_notifier_invalidate_range'));
+  });
+
+  it('unmap.notify=page-under-ptl (v4.11–v4.12): invalidate_page inside the walk, before pte_unmap_unlock', function () {
+    if (!(SITES['unmap.notify'].choices as readonly string[]).includes('page-under-ptl')) this.skip();
+    const v = parseVariantJson({ base: 'v4.13', sites: { 'unmap.notify': 'page-under-ptl', 'unmap.rangeBracket': 'false' } }, 'v411');
+    const r = replay(swapOutIn(), v.sites);
+    assert.deepEqual(r.violations, []);
+    const ls = labelsOf(r, 'k0');
+    assertInOrder(ls, [
+      'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap',
+      'mmu_notifier_invalidate_page',
+      'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)',
+    ]);
+    assert.ok(!ls.includes('mmu_notifier_invalidate_range_start'));
   });
 
   it('range-end-only: no invalidate_range step of its own, only range_end', () => {
