@@ -17,12 +17,26 @@ export interface RunResult {
   readonly threadNames: readonly string[];
   /** Present when the run was traced. */
   readonly trace: TraceRow[] | null;
+  /** The chooser stopped the run before the threads finished (see Chooser.pick). */
+  readonly pruned: boolean;
+}
+
+/**
+ * Watches a run step by step (coverage features, per-step state snapshots for the HTML trace).
+ * Optional: a run without one pays a single untaken branch per step.
+ */
+export interface StepObserver {
+  /** After the World is built and the threads are primed, before the first step. */
+  start?(w: World, threads: readonly SimThread[]): void;
+  /** After each step's effects (and its trace row), before the oracles check the pages it touched. */
+  step(w: World, t: SimThread): void;
 }
 
 export interface RunOptions {
   readonly trace?: boolean;
   /** Overrides the scenario's world.maxSteps. */
   readonly maxSteps?: number;
+  readonly observer?: StepObserver;
 }
 
 /**
@@ -38,12 +52,15 @@ export function runOnce(scenario: CompiledScenario, sites: Sites, chooser: Choos
   const decisions: number[] = [];
   const trace: TraceRow[] | null = tracing ? [] : null;
   const enabled: SimThread[] = [];
+  let pruned = false;
   // Prime every generator to its first yield: that runs no effects, it only reports the first gate.
   for (const t of threads) {
     const r = t.gen!.next();
     if (r.done) t.done = true;
     else t.gate = r.value;
   }
+  const observer = opts.observer;
+  if (observer?.start !== undefined) observer.start(w, threads);
   try {
     for (;;) {
       let live = 0;
@@ -67,6 +84,12 @@ export function runOnce(scenario: CompiledScenario, sites: Sites, chooser: Choos
         break;
       }
       const t = chooser.pick(enabled, count, w.step);
+      if (t === null) {
+        // The strategy cut this schedule short (exhaustive search: every remaining order is
+        // equivalent to one already explored). No end-of-run oracle applies to a cut run.
+        pruned = true;
+        break;
+      }
       if (count > 1) decisions.push(t.id);
       w.current = t;
       const r = t.gen!.next();
@@ -80,11 +103,12 @@ export function runOnce(scenario: CompiledScenario, sites: Sites, chooser: Choos
         trace.push({ step: w.step, thread: t.id, label: t.label, page: t.page >= 0 ? w.pageName(t.page) : '', effects: w.effects.join('; ') });
         w.effects = [];
       }
+      if (observer !== undefined) observer.step(w, t);
       w.oracles.checkTouched();
       w.step++;
     }
     w.current = null;
-    w.oracles.checkEnd();
+    if (!pruned) w.oracles.checkEnd();
   } catch (e) {
     if (!(e instanceof SimLimit)) throw e;
     w.current = null;
@@ -96,5 +120,6 @@ export function runOnce(scenario: CompiledScenario, sites: Sites, chooser: Choos
     violations: w.oracles.violations,
     threadNames: threads.map((t) => t.name),
     trace,
+    pruned,
   };
 }

@@ -13,7 +13,7 @@ import { replayFinding } from '../sim/replay.ts';
 const BUDGETS: Record<string, { random: number; pct: { depth: number; seeds: number } }> = {
   // first hits measured: random seed 2041, pct depth 3 seed 652
   'cow-two-pages': { random: 20000, pct: { depth: 3, seeds: 5000 } },
-  // random 2740, pct depth 4 1779 (the preemption must land between unlock and invalidate_page)
+  // v4.10: random 2740, pct depth 4 1779 (the preemption must land between unlock and invalidate_page)
   'unmap-window-madv-free': { random: 10000, pct: { depth: 4, seeds: 5000 } },
   // random 34, pct depth 3 130
   'soft-dirty-device-write': { random: 2000, pct: { depth: 3, seeds: 2000 } },

@@ -12,8 +12,8 @@ import { invalidatePageStep, invalidateRange, invalidateRangeStep, rangeEnd, ran
  * one is freed.
  *
  * ★ migrate.flush: `before-copy` — the secondary TLBs are told in try_to_unmap_one, as the variant's
- * unmap.* sites say (v4.15 keeps "We have to invalidate as we cleared the pte" for migration
- * entries); `after-copy` — nothing reaches them until the copy is done, so a device writing through
+ * unmap.* sites say (under the PT lock in v4.13, from its range_end in v4.15), either way before
+ * move_to_new_page() copies; `after-copy` — nothing reaches them until the copy is done, so a device writing through
  * its ATC during the copy writes to the old page.
  */
 export function* migrate(w: World, t: SimThread, p: number): Step {
@@ -54,7 +54,10 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
     unmapped = true;
     w.touch(p, 0);
     if (w.tracing) w.note(`${w.pageName(p)} → ${w.pteText(p)}`);
-    if (!afterCopy && (notify === 'under-ptl' || notify === 'under-ptl-when-cleared')) yield* invalidateRangeStep(w, t, single(p));
+    // v4.13 calls invalidate_range at "discard:" for migration entries too; v4.15 does not (only
+    // the anonymous swap/discard branches kept it); v4.11 calls invalidate_page there.
+    if (!afterCopy && notify === 'under-ptl') yield* invalidateRangeStep(w, t, single(p));
+    else if (!afterCopy && notify === 'page-under-ptl') yield* invalidatePageStep(w, t, p);
   }
   yield* unlockPtl(w, t, p);
   if (!afterCopy && notify === 'after-unlock' && unmapped) yield* invalidatePageStep(w, t, p);

@@ -162,13 +162,17 @@ function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number): Generator
     w.touch(p, 0);
     if (w.tracing) w.note(`${w.pageName(p)} → ${w.pteText(p)}`);
     if (notify === 'under-ptl' && result !== Unmapped.Redirtied) {
-      // v4.13 (369ea8242c0f): at "discard:", after page_remove_rmap, still under the PT lock.
+      // v4.13 (369ea8242c0f): at "discard:", after page_remove_rmap, still under the PT lock; the
+      // redirtied MADV_FREE page "break"s out of the loop before it.
       yield* invalidateRangeStep(w, t, single(p));
+    } else if (notify === 'page-under-ptl' && result !== Unmapped.Redirtied) {
+      // v4.11–v4.12 (c7ab0d2fdc84): mmu_notifier_invalidate_page() at "discard:", inside the walk.
+      yield* invalidatePageStep(w, t, p);
     }
   }
   yield* unlockPtl(w, t, p, 'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)');
   if (notify === 'after-unlock' && result !== Unmapped.NotMapped) {
-    // v4.11: "if (ret != SWAP_FAIL ...) mmu_notifier_invalidate_page(mm, address)" after the walk unlocked.
+    // ≤ v4.10: "out_unmap: pte_unmap_unlock(pte, ptl); if (ret != SWAP_FAIL ...) mmu_notifier_invalidate_page(mm, address)".
     yield* invalidatePageStep(w, t, p);
   }
   if (bracket) yield* rangeEnd(w, t, single(p), false);

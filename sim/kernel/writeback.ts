@@ -13,8 +13,8 @@ function pageLocked(w: World, f: number) {
  * → page_mkclean() → page_mkclean_one() (mm/rmap.c), then ->writepage writes the frame to the file.
  * A later write through the now read-only PTE faults (wp_page_shared) and re-dirties the page.
  *
- * page_mkclean_one ★ mkclean.notify: v4.11 calls mmu_notifier_invalidate_page() after the walk
- * unlocked and has no range_start/end; v4.13 (369ea8242c0f) brackets it with range_start/end and
+ * page_mkclean_one ★ mkclean.notify: ≤ v4.10 calls mmu_notifier_invalidate_page() after the walk
+ * unlocked, v4.11–v4.12 inside it under the PT lock, neither with range_start/end; v4.13 (369ea8242c0f) brackets it with range_start/end and
  * calls invalidate_range under the PT lock; v4.15 (0f10851ea475) relies on range_end ("we are
  * downgrading page table protection not changing it to point to a new page"); `none` never tells
  * the secondary TLBs.
@@ -41,7 +41,7 @@ export function* writeback(w: World, t: SimThread, p: number): Step {
 
   // clear_page_dirty_for_io(): "if (page_mkclean(page)) set_page_dirty(page)"
   const notify = w.sites['mkclean.notify'];
-  const bracket = notify !== 'after-unlock';
+  const bracket = notify !== 'after-unlock' && notify !== 'page-under-ptl';
   if (bracket) yield* rangeStart(w, t, single(p));
   yield* lockPtl(w, t, p, 'page_mkclean_one: page_vma_mapped_walk (pte_offset_map_lock)');
   let cleaned = false;
@@ -57,6 +57,7 @@ export function* writeback(w: World, t: SimThread, p: number): Step {
     w.touch(p, 0);
     if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
     if (notify === 'under-ptl') yield* invalidateRangeStep(w, t, single(p));
+    else if (notify === 'page-under-ptl') yield* invalidatePageStep(w, t, p);
   }
   yield* unlockPtl(w, t, p, 'page_mkclean_one: page_vma_mapped_walk_done (pte_unmap_unlock)');
   if (notify === 'after-unlock' && cleaned) yield* invalidatePageStep(w, t, p);

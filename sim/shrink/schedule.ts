@@ -78,13 +78,14 @@ export class RecordingChooser implements Chooser {
     this.inner = inner;
   }
 
-  pick(enabled: readonly SimThread[], count: number, step: number): SimThread {
+  pick(enabled: readonly SimThread[], count: number, step: number): SimThread | null {
     if (count > 1) {
       let def = enabled[0].id;
       for (let i = 0; i < count; i++) if (enabled[i].id === this.last) def = this.last;
       this.defaults.push(def);
     }
     const t = this.inner.pick(enabled, count, step);
+    if (t === null) return null;
     // t.op is the op the step about to run belongs to (the generator set it before yielding).
     this.threads.push(t.id);
     this.ops.push(t.op);

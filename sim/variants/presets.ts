@@ -33,14 +33,25 @@ const V4_13: Sites = {
 
 const PRESET_LIST: readonly Variant[] = [
   {
-    name: 'v4.11',
+    name: 'v4.10',
     description:
-      'legacy: try_to_unmap_one and page_mkclean_one call invalidate_page after pte_unmap_unlock, no range_start/end around them; COW already uses ptep_clear_flush_notify',
+      'legacy: try_to_unmap_one and page_mkclean_one call invalidate_page after pte_unmap_unlock, no range_start/end around them; COW already uses ptep_clear_flush_notify (34ee645e83b6, v3.19)',
     sites: {
       ...V4_13,
-      'unmap.notify': 'after-unlock',
+      'unmap.notify': 'after-unlock', // "out_unmap: pte_unmap_unlock(pte, ptl); ... mmu_notifier_invalidate_page(mm, address);"
       'unmap.rangeBracket': 'false',
       'mkclean.notify': 'after-unlock',
+    },
+  },
+  {
+    name: 'v4.11',
+    description:
+      'c7ab0d2fdc84 (v4.11-rc1) converted try_to_unmap_one/page_mkclean_one to page_vma_mapped_walk and so moved invalidate_page inside the walk, under the PT lock; still no range_start/end',
+    sites: {
+      ...V4_13,
+      'unmap.notify': 'page-under-ptl', // "discard: page_remove_rmap(); put_page(); mmu_notifier_invalidate_page(mm, address);" in the loop
+      'unmap.rangeBracket': 'false',
+      'mkclean.notify': 'page-under-ptl', // "if (ret) { mmu_notifier_invalidate_page(vma->vm_mm, address); (*cleaned)++; }" in the loop
     },
   },
   {

@@ -13,8 +13,8 @@ export const SITES = {
     doc: 'wp_page_copy: mmu_notifier_invalidate_range_end() calls invalidate_range again (v4.13); _only_end() skips it (v4.15, commit 0f10851ea475)',
   },
   'unmap.notify': {
-    choices: ['under-ptl', 'under-ptl-when-cleared', 'after-unlock', 'range-end'],
-    doc: 'try_to_unmap_one (mm/rmap.c): invalidate_range under the PT lock for every cleared PTE (v4.13) · only where v4.15 kept it · invalidate_page after pte_unmap_unlock (v4.11) · only from range_end',
+    choices: ['under-ptl', 'under-ptl-when-cleared', 'page-under-ptl', 'after-unlock', 'range-end'],
+    doc: 'try_to_unmap_one (mm/rmap.c): invalidate_range under the PT lock at "discard:" (v4.13, 369ea8242c0f) · only in the anonymous branches v4.15 kept (0f10851ea475) · invalidate_page inside the page_vma_mapped_walk loop, PT lock held (v4.11–v4.12, c7ab0d2fdc84) · invalidate_page after pte_unmap_unlock (≤ v4.10) · only from range_end',
   },
   'unmap.rangeBracket': {
     choices: ['true', 'false'],
@@ -29,8 +29,8 @@ export const SITES = {
     doc: 'clear_refs_write (fs/proc/task_mmu.c) relies on mmu_notifier_invalidate_range_end() calling invalidate_range, or no secondary flush happens at all',
   },
   'mkclean.notify': {
-    choices: ['under-ptl', 'after-unlock', 'range-end', 'none'],
-    doc: 'page_mkclean_one (mm/rmap.c): invalidate_range under the PT lock (v4.13) · invalidate_page after unlock (v4.11) · only from range_end (v4.15) · never',
+    choices: ['under-ptl', 'page-under-ptl', 'after-unlock', 'range-end', 'none'],
+    doc: 'page_mkclean_one (mm/rmap.c): invalidate_range under the PT lock (v4.13) · invalidate_page inside the walk, PT lock held (v4.11–v4.12) · invalidate_page after unlock (≤ v4.10) · only from range_end (v4.15) · never',
   },
   'migrate.flush': {
     choices: ['before-copy', 'after-copy'],
