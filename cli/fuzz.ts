@@ -1,0 +1,137 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import cliProgress from 'cli-progress';
+import { estimateSteps, STRATEGIES, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
+import { isRace, type BatchResult } from '../sim/fuzz.ts';
+import type { Finding } from '../sim/finding.ts';
+import { loadScenario, loadVariant } from './inputs.ts';
+import { CHUNK_SEEDS, runLocalCampaign, type CampaignProgress } from './campaign.ts';
+import { UsageError } from './errors.ts';
+import { fmtInt, table } from './format.ts';
+
+export interface FuzzOptions {
+  readonly scenario: string;
+  readonly variant?: string;
+  readonly strategy: string;
+  readonly depth: number;
+  readonly seeds: number;
+  readonly seedStart: number;
+  readonly workers: number;
+  readonly out: string;
+  readonly json: boolean;
+}
+
+/** Strategies of DESIGN.md §7 that the CLI accepts but the simulator does not implement yet. */
+const PLANNED_STRATEGIES = ['exhaustive', 'coverage'];
+
+function parseStrategy(name: string): StrategyName {
+  if ((STRATEGIES as readonly string[]).includes(name)) return name as StrategyName;
+  if (PLANNED_STRATEGIES.includes(name)) {
+    throw new UsageError(`--strategy: "${name}" is not implemented yet (implemented: ${STRATEGIES.join(', ')})`);
+  }
+  throw new UsageError(`--strategy: unknown strategy "${name}" (implemented: ${STRATEGIES.join(', ')})`);
+}
+
+export interface FuzzSummary {
+  readonly schedules: number;
+  readonly steps: number;
+  readonly coverage: number;
+  readonly findings: { oracle: string; signature: string; seed: number; file: string }[];
+  readonly elapsedMs: number;
+}
+
+/** `racefarm fuzz`: a local campaign in worker threads, no Redis (DESIGN.md §8 local mode, §9). */
+export async function fuzzCommand(o: FuzzOptions): Promise<number> {
+  const strategyName = parseStrategy(o.strategy);
+  if (o.seedStart + o.seeds > Number.MAX_SAFE_INTEGER) {
+    throw new UsageError(`--seed-start + --seeds must not exceed ${Number.MAX_SAFE_INTEGER}`);
+  }
+  const sc = loadScenario(o.scenario);
+  const variant = loadVariant(o.variant, sc);
+  try {
+    mkdirSync(o.out, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`--out: cannot create directory ${o.out}: ${(e as Error).message}`);
+  }
+  // PCT draws its change points over k steps: the length of the run without preemption, computed
+  // once per campaign so every chunk (and every finding) carries the same strategy.
+  const strategy: StrategySpec = { name: strategyName, depth: o.depth, kSteps: estimateSteps(sc, variant.sites) };
+
+  const showBar = !o.json && process.stderr.isTTY === true;
+  const bar = showBar
+    ? new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: '{bar} {percentage}% | {value}/{total} seeds | {findings} findings | ETA {eta_formatted}',
+          hideCursor: true,
+          clearOnComplete: true,
+          etaBuffer: 50,
+        },
+        cliProgress.Presets.shades_classic,
+      )
+    : null;
+  if (!o.json) {
+    const last = o.seedStart + o.seeds - 1;
+    process.stderr.write(
+      `racefarm fuzz: ${sc.name} under ${variant.name}, ${strategyName}${strategyName === 'pct' ? ` depth ${o.depth}` : ''}, ` +
+        `seeds ${o.seedStart}..${last}, ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)\n`,
+    );
+  }
+  bar?.start(o.seeds, 0, { findings: 0 });
+  const t0 = performance.now();
+  let result: BatchResult;
+  try {
+    result = await runLocalCampaign(
+      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers },
+      bar ? (p: CampaignProgress) => bar.update(p.done, { findings: p.findings }) : undefined,
+    );
+  } finally {
+    bar?.stop();
+  }
+  const elapsedMs = performance.now() - t0;
+
+  const written = result.findings.map((f) => ({ f, file: writeFinding(o.out, f) }));
+  const summary: FuzzSummary = {
+    schedules: result.schedules,
+    steps: result.steps,
+    // TODO(coverage issue): coverage features merged per campaign (DESIGN.md §7); 0 until sim/coverage lands.
+    coverage: 0,
+    findings: written.map(({ f, file }) => ({ oracle: f.oracle, signature: f.signature, seed: f.seed, file })),
+    elapsedMs: Math.round(elapsedMs),
+  };
+  if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else process.stdout.write(humanSummary(result, summary, written.map((w) => w.f)));
+  return 0;
+}
+
+function writeFinding(dir: string, f: Finding): string {
+  const file = join(dir, `${f.signature}.json`);
+  writeFileSync(file, JSON.stringify(f, null, 2) + '\n');
+  return file;
+}
+
+function humanSummary(r: BatchResult, s: FuzzSummary, findings: readonly Finding[]): string {
+  const secs = s.elapsedMs / 1000;
+  const lines = [
+    `schedules  ${fmtInt(s.schedules)}`,
+    `steps      ${fmtInt(s.steps)}`,
+    `elapsed    ${secs.toFixed(2)} s`,
+    `steps/s    ${fmtInt(secs > 0 ? s.steps / secs : 0)}`,
+  ];
+  const fired = Object.entries(r.byOracle).map(([o, n]) => `${o} ${fmtInt(n ?? 0)}`);
+  lines.push(`oracles    ${fired.length > 0 ? `${fired.join(', ')} (runs in which each fired)` : 'none fired'}`);
+  if (s.findings.length === 0) {
+    lines.push('', 'no findings');
+  } else {
+    const races = findings.filter((f) => isRace(f.oracle)).length;
+    lines.push('', `${s.findings.length} unique finding(s)${races < findings.length ? ` (${findings.length - races} not a race)` : ''}:`);
+    lines.push(
+      table(
+        ['oracle', 'signature', 'seed', 'file'],
+        s.findings.map((f) => [f.oracle, f.signature, String(f.seed), f.file]),
+      ),
+    );
+    lines.push('', `replay one with: npm run -s racefarm -- repro ${s.findings[0].file}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,26 @@
+import { CATALOG } from '../sim/scenario/catalog.ts';
+import { PRESETS } from '../sim/variants/presets.ts';
+import { SITES, SITE_NAMES } from '../sim/variants/sites.ts';
+
+function aligned(rows: readonly [string, string][]): string {
+  const w = Math.max(...rows.map(([n]) => n.length));
+  return rows.map(([n, d]) => `${n.padEnd(w)}  ${d}`).join('\n') + '\n';
+}
+
+/** `racefarm scenarios`: one line per built-in scenario: name, description. */
+export function scenariosText(): string {
+  return aligned(CATALOG.map((e) => [e.scenario.name, e.scenario.description ?? '']));
+}
+
+/** `racefarm variants`: one line per preset: name, description. */
+export function variantsText(): string {
+  return aligned([...PRESETS.values()].map((v) => [v.name, v.description]));
+}
+
+/** `racefarm variants --sites`: each notifier call site, its choices (first = v4.13) and what it stands for. */
+export function sitesText(): string {
+  const w = Math.max(...SITE_NAMES.map((s) => s.length));
+  return (
+    SITE_NAMES.map((s) => `${s.padEnd(w)}  ${SITES[s].choices.join(' | ')}\n${''.padEnd(w)}  ${SITES[s].doc}`).join('\n') + '\n'
+  );
+}

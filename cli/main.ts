@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { InputError } from '../sim/scenario/errors.ts';
+import os from 'node:os';
+import { intParser } from './args.ts';
+import { EXIT, UsageError } from './errors.ts';
+
+/**
+ * The `racefarm` command line (DESIGN.md §9, a contract). Run from a checkout as
+ * `npm run -s racefarm -- <command>`, or as `racefarm` through bin/racefarm.mjs.
+ */
+
+// Command modules are imported when their command runs: a usage error or a list does not pay for
+// loading the whole simulator through tsx.
+
+const FARM_NOT_YET = 'not implemented yet (farm mode lands with issue 5)';
+const MAX_WORKERS = 256;
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function buildProgram(setCode: (code: number) => void): Command {
+  const program = new Command();
+  program
+    .name('racefarm')
+    .description('fuzz thread interleavings of Linux MMU / IOMMU / device-TLB invalidation paths')
+    .version(packageVersion())
+    .exitOverride()
+    .showHelpAfterError('(run "racefarm help" or "racefarm <command> --help" for usage)');
+
+  program
+    .command('fuzz')
+    .description('run a local campaign in worker threads (no Redis); write each unique finding to DIR/<signature>.json')
+    .requiredOption('--scenario <name|file>', 'a built-in scenario (see "racefarm scenarios") or a scenario JSON file (DESIGN.md §5)')
+    .option('--variant <preset|file>', "a preset (see \"racefarm variants\") or a variant JSON file; default: the scenario's variant, else v4.13")
+    .option('--strategy <name>', 'scheduling strategy: random, pct (exhaustive and coverage: not implemented yet)', 'random')
+    .option('--depth <d>', 'PCT bug depth d (d-1 priority change points)', intParser('--depth', 1, 64), 3)
+    .option('--seeds <n>', 'number of seeds (schedules) to run', intParser('--seeds', 1), 10000)
+    .option('--seed-start <s>', 'first seed', intParser('--seed-start', 0), 0)
+    .addOption(
+      new Option('--workers <n>', 'worker threads')
+        .argParser(intParser('--workers', 1, MAX_WORKERS))
+        .default(Math.max(1, os.availableParallelism()), `the number of CPUs, ${Math.max(1, os.availableParallelism())}`),
+    )
+    .option('--out <dir>', 'directory for finding files', './findings')
+    .option('--json', 'print one JSON object {schedules, steps, coverage, findings, elapsedMs} on stdout', false)
+    .action(async (opts: {
+      scenario: string;
+      variant?: string;
+      strategy: string;
+      depth: number;
+      seeds: number;
+      seedStart: number;
+      workers: number;
+      out: string;
+      json: boolean;
+    }) => {
+      const { fuzzCommand } = await import('./fuzz.ts');
+      setCode(await fuzzCommand(opts));
+    });
+
+  program
+    .command('repro')
+    .description('replay a finding file and print its trace; exit 1 if it no longer reproduces')
+    .argument('<file>', 'a finding file written by fuzz')
+    .option('--html <out.html>', 'write a standalone HTML sequence diagram (not implemented yet)')
+    .option('--json', 'print {reproduced, oracle, message, steps, signatureMatches, threads, trace} on stdout', false)
+    .action(async (file: string, opts: { html?: string; json: boolean }) => {
+      const { reproCommand } = await import('./repro.ts');
+      setCode(reproCommand(file, opts));
+    });
+
+  program
+    .command('scenarios')
+    .description('list the built-in scenarios')
+    .action(async () => {
+      const { scenariosText } = await import('./lists.ts');
+      process.stdout.write(scenariosText());
+    });
+
+  program
+    .command('variants')
+    .description('list the variant presets')
+    .option('--sites', 'list the notifier call sites a variant file can set, with their choices')
+    .action(async (opts: { sites?: boolean }) => {
+      const { sitesText, variantsText } = await import('./lists.ts');
+      process.stdout.write(opts.sites ? sitesText() : variantsText());
+    });
+
+  const notYet = (name: string, description: string, args: string): void => {
+    program
+      .command(name)
+      .description(`${description} — ${FARM_NOT_YET}`)
+      .usage(args)
+      .argument('[args...]')
+      .allowUnknownOption()
+      .action(() => {
+        throw new UsageError(`${name}: ${FARM_NOT_YET}`);
+      });
+  };
+  notYet('coordinator', 'the farm coordinator: gRPC service, campaign state in Redis', '[--grpc HOST:PORT] [--metrics HOST:PORT] [--redis URL]');
+  notYet('worker', 'a farm worker: runs fuzz and minimize jobs from Redis', '[--redis URL] [--concurrency N] [--metrics HOST:PORT]');
+  notYet('campaign', "the farm's client", 'start|status|watch|cancel|findings ... --coordinator HOST:PORT');
+  return program;
+}
+
+/** Runs the CLI and returns its exit status; never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = EXIT.ok;
+  const program = buildProgram((c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv]);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // commander already printed the message (or the help/version text).
+      return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (e instanceof InputError || e instanceof UsageError) {
+      process.stderr.write(`racefarm: ${e.message}\n`);
+      return EXIT.badInput;
+    }
+    process.stderr.write(`racefarm: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    return EXIT.internal;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CATALOG } from '../sim/scenario/catalog.ts';
+import { PRESETS } from '../sim/variants/presets.ts';
+import { SITE_NAMES, SITES } from '../sim/variants/sites.ts';
+import { compileScenario } from '../sim/scenario/compile.ts';
+import { estimateSteps } from '../sim/schedule/strategy.ts';
+import { runLocalCampaign, splitChunks } from '../cli/campaign.ts';
+
+/**
+ * The racefarm CLI end to end (DESIGN.md §9 is a contract): real processes, real exit statuses,
+ * real files. The fuzz runs use cow-two-pages under range-end-only, whose stale-read random finds
+ * at seed 2041 (test/scenarios.test.ts), so 6000 seeds (3 chunks) find it with room to spare.
+ */
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLI = join(ROOT, 'cli', 'main.ts');
+const BIN = join(ROOT, 'bin', 'racefarm.mjs');
+
+interface Ran {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function runNode(args: readonly string[], cwd: string = ROOT): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    p.on('error', reject);
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** `npm run -s racefarm -- ARGS`, without npm in between. */
+const racefarm = (...args: string[]): Promise<Ran> => runNode(['--import', 'tsx', CLI, ...args]);
+
+interface FuzzJson {
+  schedules: number;
+  steps: number;
+  coverage: number;
+  findings: { oracle: string; signature: string; seed: number; file: string }[];
+  elapsedMs: number;
+}
+
+function parseJson<T>(r: Ran): T {
+  assert.equal(r.code, 0, `exit ${r.code}; stderr: ${r.stderr}`);
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `--json prints exactly one line, got:\n${r.stdout}`);
+  return JSON.parse(lines[0]) as T;
+}
+
+describe('racefarm CLI', function () {
+  this.timeout(60_000);
+  let tmp: string;
+  before(() => {
+    tmp = mkdtempSync(join(os.tmpdir(), 'racefarm-cli-'));
+  });
+  after(() => {
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  describe('lists', () => {
+    it('scenarios: one line per built-in scenario, with its description', async () => {
+      const r = await racefarm('scenarios');
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, CATALOG.length);
+      for (const e of CATALOG) {
+        const line = lines.find((l) => l.split(/\s+/)[0] === e.scenario.name);
+        assert.ok(line, `${e.scenario.name} is listed`);
+        assert.ok(line.includes(e.scenario.description ?? ''), `${e.scenario.name} has its description`);
+      }
+    });
+
+    it('variants: one line per preset; --sites: every site with its choices', async () => {
+      const [v, s] = await Promise.all([racefarm('variants'), racefarm('variants', '--sites')]);
+      assert.equal(v.code, 0, v.stderr);
+      const lines = v.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, PRESETS.size);
+      for (const p of PRESETS.values()) {
+        assert.ok(lines.some((l) => l.split(/\s+/)[0] === p.name && l.includes(p.description)), `${p.name} is listed`);
+      }
+      assert.equal(s.code, 0, s.stderr);
+      for (const site of SITE_NAMES) {
+        assert.ok(s.stdout.includes(site), `site ${site} is listed`);
+        assert.ok(s.stdout.includes(SITES[site].choices.join(' | ')), `site ${site} shows its choices`);
+      }
+    });
+  });
+
+  describe('fuzz and repro', () => {
+    let two: FuzzJson;
+    let one: FuzzJson;
+    const fuzzArgs = ['fuzz', '--scenario', 'cow-two-pages', '--variant', 'range-end-only', '--seeds', '6000', '--json'];
+
+    before(async function () {
+      this.timeout(60_000);
+      const [r2, r1] = await Promise.all([
+        racefarm(...fuzzArgs, '--workers', '2', '--out', join(tmp, 'w2')),
+        racefarm(...fuzzArgs, '--workers', '1', '--out', join(tmp, 'w1')),
+      ]);
+      two = parseJson<FuzzJson>(r2);
+      one = parseJson<FuzzJson>(r1);
+    });
+
+    it('--json prints {schedules, steps, coverage, findings, elapsedMs} and writes DIR/<signature>.json', () => {
+      assert.deepEqual(Object.keys(two).sort(), ['coverage', 'elapsedMs', 'findings', 'schedules', 'steps']);
+      assert.equal(two.schedules, 6000);
+      assert.ok(two.steps > two.schedules);
+      assert.equal(typeof two.coverage, 'number');
+      assert.ok(Number.isInteger(two.elapsedMs) && two.elapsedMs >= 0);
+      const stale = two.findings.find((f) => f.oracle === 'stale-read');
+      assert.ok(stale, `a stale-read finding: ${JSON.stringify(two.findings)}`);
+      for (const f of two.findings) {
+        assert.deepEqual(Object.keys(f).sort(), ['file', 'oracle', 'seed', 'signature']);
+        assert.equal(f.file, join(tmp, 'w2', `${f.signature}.json`));
+        const saved = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
+        assert.equal(saved.format, 'racefarm-finding/1');
+        assert.equal(saved.signature, f.signature);
+        assert.equal(saved.seed, f.seed);
+        assert.equal(saved.oracle, f.oracle);
+        assert.equal((saved.variant as { name: string }).name, 'range-end-only');
+      }
+    });
+
+    it('--workers 1 and --workers 2 give identical results (same findings, seeds, counts)', () => {
+      assert.equal(one.schedules, two.schedules);
+      assert.equal(one.steps, two.steps);
+      const key = (r: FuzzJson) => r.findings.map((f) => `${f.oracle} ${f.signature} ${f.seed}`);
+      assert.deepEqual(key(one), key(two));
+      for (const f of two.findings) {
+        const a = readFileSync(f.file, 'utf8');
+        const b = readFileSync(join(tmp, 'w1', `${f.signature}.json`), 'utf8');
+        assert.equal(a, b, `finding file ${f.signature} is byte-identical`);
+      }
+    });
+
+    it('repro replays the finding: exit 0, trace table and verdict', async () => {
+      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
+      const r = await racefarm('repro', f.file);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /stale-read/);
+      assert.match(r.stdout, /REPRODUCED: stale-read/);
+      assert.match(r.stdout, /\| cpu0 +\|/, 'a column per thread');
+      assert.match(r.stdout, /^\|>>\d+/m, 'the violating step is marked');
+    });
+
+    it('repro --json: {reproduced, oracle, message, steps, signatureMatches, trace}', async () => {
+      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
+      const out = parseJson<Record<string, unknown>>(await racefarm('repro', f.file, '--json'));
+      assert.equal(out.reproduced, true);
+      assert.equal(out.oracle, 'stale-read');
+      assert.equal(typeof out.message, 'string');
+      assert.equal(out.signatureMatches, true);
+      const trace = out.trace as { step: number; thread: number; label: string }[];
+      assert.ok(Array.isArray(trace) && trace.length === out.steps, 'one trace row per step');
+      assert.deepEqual(Object.keys(trace[0]).sort(), ['effects', 'label', 'page', 'step', 'thread']);
+    });
+
+    it('repro of a finding from another simulator version: exit 1, "version mismatch"', async () => {
+      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
+      const finding = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
+      const tampered = join(tmp, 'tampered.json');
+      writeFileSync(tampered, JSON.stringify({ ...finding, simVersion: 'racefarm-sim/0.0.0-old' }));
+      const r = await racefarm('repro', tampered);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /version mismatch/);
+    });
+
+    it('repro of a finding whose oracle no longer fires: exit 1, names the oracle', async () => {
+      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
+      const finding = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
+      const file = join(tmp, 'other-oracle.json');
+      writeFileSync(file, JSON.stringify({ ...finding, oracle: 'use-after-free' }));
+      const r = await racefarm('repro', file);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /use-after-free did not fire/);
+    });
+  });
+
+  it('fuzz without --json prints a summary and the findings table; pct fills kSteps', async () => {
+    const out = join(tmp, 'pct');
+    const r = await racefarm(
+      'fuzz', '--scenario', 'cow-two-pages', '--variant', 'range-end-only',
+      '--strategy', 'pct', '--depth', '3', '--seeds', '1000', '--workers', '1', '--out', out,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    for (const word of ['schedules', 'steps', 'elapsed', 'steps/s', 'oracle', 'signature', 'seed', 'file']) {
+      assert.ok(r.stdout.includes(word), `summary shows ${word}:\n${r.stdout}`);
+    }
+    assert.match(r.stdout, /stale-read +[0-9a-f]{16} +\d+ +\S+\.json/);
+    const file = /\S+\.json/.exec(r.stdout.split('\n').find((l) => l.startsWith('stale-read'))!)![0];
+    const saved = JSON.parse(readFileSync(file, 'utf8')) as { strategy: { name: string; depth: number; kSteps: number } };
+    const sc = compileScenario(CATALOG[0].scenario);
+    assert.deepEqual(saved.strategy, { name: 'pct', depth: 3, kSteps: estimateSteps(sc, PRESETS.get('range-end-only')!.sites) });
+  });
+
+  it('a campaign is the same whatever its chunking and order of merge', async () => {
+    const sc = compileScenario(CATALOG.find((e) => e.scenario.name === 'cow-two-pages')!.scenario);
+    const variant = PRESETS.get('range-end-only')!;
+    const strategy = { name: 'random' as const, depth: 3, kSteps: estimateSteps(sc, variant.sites) };
+    const base = { scenario: sc.source, variant, strategy, seedStart: 1000, seeds: 2500, workers: 1 };
+    const whole = await runLocalCampaign({ ...base, chunkSeeds: 2500 });
+    const split = await runLocalCampaign({ ...base, chunkSeeds: 300 });
+    assert.deepEqual(split, whole);
+    assert.ok(whole.findings.some((f) => f.seed === 2041 && f.oracle === 'stale-read'));
+    assert.deepEqual(splitChunks(5, 7, 3), [
+      { index: 0, seedStart: 5, count: 3 },
+      { index: 1, seedStart: 8, count: 3 },
+      { index: 2, seedStart: 11, count: 1 },
+    ]);
+  });
+
+  describe('bad input exits 2 and names the field on stderr', () => {
+    let files: Record<string, string>;
+    before(() => {
+      files = {
+        scenario: join(tmp, 'bad-scenario.json'),
+        site: join(tmp, 'bad-site.json'),
+        choice: join(tmp, 'bad-choice.json'),
+        notJson: join(tmp, 'not-json.json'),
+        notFinding: join(tmp, 'not-finding.json'),
+      };
+      const sc = structuredClone(CATALOG.find((e) => e.scenario.name === 'cow-two-pages')!.scenario) as {
+        threads: { ops: (string | number)[][] }[];
+      };
+      sc.threads[0].ops[0][1] = 'Z';
+      writeFileSync(files.scenario, JSON.stringify(sc));
+      writeFileSync(files.site, JSON.stringify({ base: 'v4.15', sites: { 'cow.noSuchSite': 'x' } }));
+      writeFileSync(files.choice, JSON.stringify({ base: 'v4.15', sites: { 'cow.clearPte': 'sometimes' } }));
+      writeFileSync(files.notJson, '{ "base": ');
+      writeFileSync(files.notFinding, JSON.stringify({ hello: 'world' }));
+    });
+
+    const fuzz = (...args: string[]) => racefarm('fuzz', '--seeds', '10', '--workers', '1', '--out', join(tmp, 'bad'), ...args);
+    const cases: [string, () => Promise<Ran>, RegExp[]][] = [
+      ['an unknown scenario name', () => fuzz('--scenario', 'no-such-scenario'), [/no-such-scenario/, /cow-two-pages/]],
+      ['a scenario file with an unknown page in an op', () => fuzz('--scenario', files.scenario), [/threads\[0\]\.ops\[0\]\[1\]/, /unknown page "Z"/]],
+      ['a variant file with an unknown site', () => fuzz('--scenario', 'cow-two-pages', '--variant', files.site), [/sites\.cow\.noSuchSite: unknown site/, /cow\.clearPte/]],
+      ['a variant file with a bad choice', () => fuzz('--scenario', 'cow-two-pages', '--variant', files.choice), [/sites\.cow\.clearPte/, /clear-flush-notify, clear-flush/]],
+      ['a variant file that is not JSON', () => fuzz('--scenario', 'cow-two-pages', '--variant', files.notJson), [/not valid JSON/]],
+      ['an unknown variant name', () => fuzz('--scenario', 'cow-two-pages', '--variant', 'v9.99'), [/--variant/, /v4\.15/]],
+      ['--seeds abc', () => fuzz('--scenario', 'cow-two-pages', '--seeds', 'abc'), [/--seeds/]],
+      ['--seeds -1', () => fuzz('--scenario', 'cow-two-pages', '--seeds', '-1'), [/--seeds/]],
+      ['--workers 0', () => fuzz('--scenario', 'cow-two-pages', '--workers', '0'), [/--workers/]],
+      ['an unknown strategy', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'magic'), [/--strategy/, /random, pct/]],
+      ['an unimplemented strategy', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'exhaustive'), [/not implemented yet/, /random, pct/]],
+      ['an unknown option', () => fuzz('--scenario', 'cow-two-pages', '--turbo'), [/--turbo/]],
+      ['an unknown command', () => racefarm('frobnicate'), [/frobnicate/]],
+      ['repro of a missing file', () => racefarm('repro', join(tmp, 'missing.json')), [/missing\.json/]],
+      ['repro of a file that is not a finding', () => racefarm('repro', files.notFinding), [/format/, /decisions/]],
+      ['repro --html (not implemented yet)', () => racefarm('repro', files.notFinding, '--html', join(tmp, 'x.html')), [/not implemented yet/]],
+      ['the farm commands (not implemented yet)', () => racefarm('coordinator', '--grpc', '127.0.0.1:1'), [/not implemented yet/]],
+    ];
+    // The cases are independent processes: run them a few at a time, then check each.
+    const results = new Map<string, Ran>();
+    before(async function () {
+      this.timeout(60_000);
+      const queue = [...cases];
+      const lane = async (): Promise<void> => {
+        for (let c = queue.shift(); c; c = queue.shift()) results.set(c[0], await c[1]());
+      };
+      await Promise.all([lane(), lane(), lane(), lane()]);
+    });
+    for (const [what, , patterns] of cases) {
+      it(what, () => {
+        const r = results.get(what)!;
+        assert.equal(r.code, 2, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+        for (const p of patterns) assert.match(r.stderr, p);
+        assert.equal(r.stdout, '', 'nothing on stdout');
+      });
+    }
+  });
+
+  it('bin/racefarm.mjs runs the CLI from any directory', async () => {
+    const r = await runNode([BIN, 'scenarios'], os.tmpdir());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^cow-two-pages /m);
+  });
+});
