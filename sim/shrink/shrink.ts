@@ -164,8 +164,13 @@ export function shrinkFinding(f: Finding, opts: ShrinkOptions = {}): ShrinkResul
   const start = probeFinding(f, target);
   if (start === null) throw new Error(`shrink: finding ${f.signature} (${f.oracle}) does not reproduce`);
   let cur = start;
+  let refused = 0;
   const tryCand = (c: Candidate | null): boolean => {
-    if (c === null || !budget.left) return false;
+    if (c === null) return false;
+    if (!budget.left) {
+      refused++;
+      return false;
+    }
     budget.runs++;
     const p = probe(target, c.scenario, c.chooser);
     if (p === null) return false;
@@ -182,6 +187,7 @@ export function shrinkFinding(f: Finding, opts: ShrinkOptions = {}): ShrinkResul
   // 4. Single removals until nothing more goes: ops (and emptied threads), then preemptions.
   let minimal = false;
   while (budget.left) {
+    const refusedBefore = refused;
     let changed = false;
     for (let t = cur.scenario.threads.length - 1; t >= 0; t--) {
       if (cur.scenario.threads[t].ops.length === 0 && tryCand(dropThread(cur, t))) changed = true;
@@ -200,12 +206,11 @@ export function shrinkFinding(f: Finding, opts: ShrinkOptions = {}): ShrinkResul
       changed = true;
     }
     if (!changed) {
-      minimal = budget.left || budget.runs <= budget.max;
+      // Only a pass that ran every candidate proves 1-minimality.
+      minimal = refused === refusedBefore;
       break;
     }
   }
-  // The last pass only counts as a proof of minimality if it ran every candidate.
-  minimal = minimal && budget.runs <= budget.max && !(budget.runs === budget.max && !isOneMinimal(cur, target, budget.max));
 
   const v = cur.violation;
   const finding: Finding = {
@@ -274,14 +279,6 @@ function ddminPreemptions(cur: () => Probe, tryCand: (c: Candidate | null) => bo
     if (n >= ps.length) return;
     n = Math.min(2 * n, ps.length);
   }
-}
-
-/** Whether no single op or preemption removal keeps the violation (used when the budget ran out exactly). */
-function isOneMinimal(p: Probe, target: ShrinkTarget, _max: number): boolean {
-  for (const c of singleRemovals(p)) {
-    if (probe(target, c.scenario, c.chooser) !== null) return false;
-  }
-  return true;
 }
 
 /** Every single-step shrink of a probe: drop one op, or one preemption. What 1-minimal is about. */

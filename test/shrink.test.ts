@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { CATALOG, type CatalogEntry } from '../sim/scenario/catalog.ts';
+import { compileScenario } from '../sim/scenario/compile.ts';
+import { PRESETS } from '../sim/variants/presets.ts';
+import { runSeeds } from '../sim/fuzz.ts';
+import { estimateSteps } from '../sim/schedule/strategy.ts';
+import { replayFinding } from '../sim/replay.ts';
+import type { Finding } from '../sim/finding.ts';
+import { dropOp, preemptionsOf, probe, probeFinding, shrinkFinding, targetOf, type ShrinkResult } from '../sim/shrink/shrink.ts';
+
+/**
+ * Shrunk size per built-in race, measured on the first random-strategy finding of the buggy
+ * preset (seeds from 0) with the default budget. `steps` bounds the whole shrunk run; `threads`
+ * the scenario threads left. Runs are deterministic, so these are facts about the shrinker on
+ * today's kernel paths: a change to a path that lengthens a race updates its line here.
+ */
+const BOUNDS: Record<string, { steps: number; threads: number }> = {
+  'cow-two-pages': { steps: 18, threads: 3 }, // 48 steps, 6 threads → 18, 3 (the doc table has 6 columns)
+  'unmap-window-madv-free': { steps: 24, threads: 3 }, // 43 → 24
+  'soft-dirty-device-write': { steps: 15, threads: 2 }, // 16 → 15
+  'zap-gather-free': { steps: 11, threads: 2 }, // 30 → 11
+  'kvm-stale-spte': { steps: 25, threads: 2 }, // 29 → 25
+  'intel-svm-cow': { steps: 17, threads: 3 }, // 31 → 17
+  'smmu-upgrade-livelock': { steps: 66, threads: 2 }, // 67 → 66: maxRetries PRI round trips are the race
+  'writeback-device-write': { steps: 22, threads: 2 }, // 33 → 22
+  'mprotect-device-write': { steps: 9, threads: 2 }, // 11 → 9
+  'migrate-device-write': { steps: 14, threads: 2 }, // 16 → 14
+  'ksm-device-write': { steps: 24, threads: 2 }, // 21 → 24: without the second write the pages merge (longer path), one op fewer
+};
+
+const SEARCH_SEEDS = 20000;
+const MAX_RUNS = 4000;
+
+/** The first finding of an expected oracle with the random strategy, seeds from 0. */
+export function firstFinding(entry: CatalogEntry, seeds = SEARCH_SEEDS): Finding {
+  const sc = compileScenario(entry.scenario);
+  const variant = PRESETS.get(entry.buggyVariant)!;
+  const spec = { name: 'random' as const, depth: 3, kSteps: estimateSteps(sc, variant.sites) };
+  for (let start = 0; start < seeds; start += 2000) {
+    const b = runSeeds(sc, variant, spec, start, Math.min(2000, seeds - start));
+    const f = b.findings.find((x) => entry.expect.includes(x.oracle));
+    if (f) return f;
+  }
+  throw new Error(`${entry.scenario.name}: no ${entry.expect.join('/')} in ${seeds} random seeds`);
+}
+
+function threadsInTrace(f: Finding): number {
+  const r = replayFinding(f);
+  assert.ok(r.reproduced);
+  return new Set(r.run.trace!.map((row) => row.thread)).size;
+}
+
+describe('shrink', function () {
+  this.timeout(120_000);
+  for (const entry of CATALOG) {
+    const name = entry.scenario.name;
+    describe(name, () => {
+      let found: Finding;
+      let shrunk: ShrinkResult;
+      before(() => {
+        found = firstFinding(entry);
+        shrunk = shrinkFinding(found, { maxRuns: MAX_RUNS });
+      });
+
+      it('has a stated bound', () => assert.ok(BOUNDS[name], `no BOUNDS entry for ${name}: measure it and add one`));
+
+      it('the shrunk finding reproduces with the same oracle and signature', () => {
+        const r = replayFinding(shrunk.finding);
+        assert.ok(r.reproduced, r.reproduced ? '' : r.reason);
+        assert.equal(r.violation.oracle, found.oracle);
+        assert.ok(r.signatureMatches);
+        assert.equal(shrunk.finding.signature, found.signature);
+        assert.equal(r.run.steps, shrunk.finding.steps);
+        assert.deepEqual(r.run.decisions, shrunk.finding.decisions, 'decisions are the ones recorded by the successful replay');
+      });
+
+      it('is within its bound and not larger than the original in threads or ops', () => {
+        const s = shrunk.stats;
+        const b = BOUNDS[name] ?? { steps: s.stepsBefore, threads: s.threadsBefore };
+        assert.ok(s.stepsAfter <= b.steps, `${s.stepsAfter} steps, bound ${b.steps}`);
+        assert.ok(s.threadsAfter <= b.threads, `${s.threadsAfter} threads, bound ${b.threads}`);
+        assert.ok(s.threadsAfter <= s.threadsBefore);
+        assert.ok(s.opsAfter <= s.opsBefore);
+        assert.ok(s.preemptionsAfter <= s.preemptionsBefore);
+        assert.ok(s.runs <= MAX_RUNS);
+        assert.ok(s.minimal, 'the shrinker proved 1-minimality within its budget');
+        assert.equal(s.stepsBefore, found.steps);
+      });
+
+      it('is 1-minimal: removing any remaining op or preemption loses the finding', () => {
+        const target = targetOf(shrunk.finding);
+        const p = probeFinding(shrunk.finding, target);
+        assert.ok(p);
+        let tried = 0;
+        p.scenario.threads.forEach((th, t) => {
+          for (let o = 0; o < th.ops.length; o++) {
+            const c = dropOp(p, t, o)!;
+            tried++;
+            assert.equal(probe(target, c.scenario, c.chooser), null, `still fires without ${th.name}.ops[${o}] ${JSON.stringify(th.ops[o])}`);
+          }
+        });
+        // Preemptions: replace one decision by the no-preemption default and replay the file as is.
+        for (const i of preemptionsOf(p)) {
+          const decisions = withDefault(p.decisions, p.defaults, i);
+          assert.notEqual(decisions[i], p.decisions[i]);
+          const r = replayFinding({ ...shrunk.finding, decisions });
+          tried++;
+          assert.ok(!(r.reproduced && r.signatureMatches), `still fires without the preemption at decision ${i}`);
+        }
+        assert.ok(tried > 0);
+      });
+
+      it('is deterministic', () => {
+        const again = shrinkFinding(found, { maxRuns: MAX_RUNS });
+        assert.deepEqual(again, shrunk);
+      });
+    });
+  }
+
+  it('cow-two-pages: the shrunk trace needs fewer threads than the 6 columns of the doc table', () => {
+    const entry = CATALOG.find((e) => e.scenario.name === 'cow-two-pages')!;
+    const s = shrinkFinding(firstFinding(entry), { maxRuns: MAX_RUNS });
+    assert.equal(entry.scenario.threads.length, 6);
+    assert.ok(threadsInTrace(s.finding) < 6, `${threadsInTrace(s.finding)} threads`);
+  });
+
+  it('refuses a finding that does not reproduce', () => {
+    const f = firstFinding(CATALOG[0]);
+    assert.throws(() => shrinkFinding({ ...f, signature: '0000000000000000' }), /does not reproduce/);
+  });
+
+  it('stops at its run budget and says so', () => {
+    const f = firstFinding(CATALOG[0]);
+    const s = shrinkFinding(f, { maxRuns: 5 });
+    assert.ok(s.stats.runs <= 5);
+    assert.equal(s.stats.budgetExhausted, true);
+    assert.equal(s.stats.minimal, false);
+    const r = replayFinding(s.finding);
+    assert.ok(r.reproduced && r.signatureMatches);
+  });
+});
+
+function withDefault(decisions: readonly number[], defaults: readonly number[], i: number): number[] {
+  const out = decisions.slice();
+  out[i] = defaults[i];
+  return out;
+}
