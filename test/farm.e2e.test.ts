@@ -1,0 +1,246 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { catalogEntry } from '../sim/scenario/catalog.ts';
+import { compileScenario } from '../sim/scenario/compile.ts';
+import { resolvePreset } from '../sim/variants/resolve.ts';
+import { estimateSteps, type StrategySpec } from '../sim/schedule/strategy.ts';
+import { runSeeds, type BatchResult } from '../sim/fuzz.ts';
+import { checkFindingShape, replayFinding } from '../sim/replay.ts';
+import type { Finding } from '../sim/finding.ts';
+import { FarmClient, isGrpcError, type CampaignEvent } from '../farm/client.ts';
+import { PREFIX, connectRedis } from '../farm/config.ts';
+import { QUEUES } from '../farm/jobs.ts';
+import { keys } from '../farm/keys.ts';
+import { TestRedis } from './helpers/redis.ts';
+import { runFarmCli, startCoordinatorProc, startWorkerProc, type FarmProc } from './helpers/farm.ts';
+
+const SCENARIO = 'cow-two-pages';
+const VARIANT = 'range-end-only';
+const SEEDS = 20_000;
+
+function localRun(seedStart: number, count: number): BatchResult {
+  const sc = compileScenario(catalogEntry(SCENARIO)!.scenario);
+  const v = resolvePreset(VARIANT);
+  const strategy: StrategySpec = { name: 'random', depth: 3, kSteps: estimateSteps(sc, v.sites) };
+  return runSeeds(sc, v, strategy, seedStart, count);
+}
+
+async function expectInvalid(p: Promise<unknown>, field: string): Promise<void> {
+  await assert.rejects(p, (e: unknown) => {
+    assert.ok(isGrpcError(e), `not a gRPC error: ${String(e)}`);
+    assert.equal(e.code, grpc.status.INVALID_ARGUMENT, `${grpc.status[e.code]}: ${e.details}`);
+    assert.match(e.details, new RegExp(`(^|; )${field.replace(/[.[\]]/g, '\\$&')}`), `details name ${field}: ${e.details}`);
+    return true;
+  });
+}
+
+describe('farm end to end (redis + coordinator + 2 workers)', function () {
+  this.timeout(120_000);
+  let redis: TestRedis;
+  let coordinator: FarmProc;
+  let workers: FarmProc[] = [];
+  let client: FarmClient;
+  let conn: Redis;
+  let fuzzQueue: Queue;
+  let minimizeQueue: Queue;
+  const local = localRun(0, SEEDS);
+  const tmp = mkdtempSync(join(tmpdir(), 'racefarm-e2e-'));
+  let campaignId = '';
+
+  before(async () => {
+    redis = await TestRedis.start();
+    const c = await startCoordinatorProc(redis.url);
+    coordinator = c.proc;
+    workers = await Promise.all([startWorkerProc(redis.url), startWorkerProc(redis.url)]);
+    client = new FarmClient(c.address);
+    conn = connectRedis(redis.url);
+    fuzzQueue = new Queue(QUEUES.fuzz, { connection: conn, prefix: PREFIX });
+    minimizeQueue = new Queue(QUEUES.minimize, { connection: conn, prefix: PREFIX });
+  });
+
+  after(async () => {
+    client?.close();
+    await fuzzQueue?.close();
+    await minimizeQueue?.close();
+    await conn?.quit().catch(() => conn.disconnect());
+    await Promise.all([...workers, coordinator].filter(Boolean).map((p) => p.stop()));
+    await redis?.destroy();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('answers the gRPC health check with SERVING', async () => {
+    assert.equal(await client.healthCheck(''), 'SERVING');
+    assert.equal(await client.healthCheck('racefarm.v1.Farm'), 'SERVING');
+  });
+
+  it(`runs ${SCENARIO} / ${VARIANT} over ${SEEDS} seeds with exact totals and the local run's signatures`, async () => {
+    const started = await client.startCampaign({ scenario_name: SCENARIO, variant_preset: VARIANT, strategy: 'random', seed_start: '0', seed_count: String(SEEDS), batch_size: 1000 });
+    campaignId = started.id;
+    assert.equal(started.jobsTotal, 20);
+    assert.ok(['pending', 'running'].includes(started.state), started.state);
+    const events: CampaignEvent[] = [];
+    const last = await client.watchCampaign(campaignId, (e) => events.push(e), 60_000);
+    assert.ok(last);
+    assert.equal(last.state, 'done');
+    const c = await client.getCampaign(campaignId);
+    assert.equal(c.state, 'done');
+    assert.equal(c.jobsDone, 20);
+    assert.equal(c.schedules, SEEDS);
+    assert.equal(c.schedules, local.schedules);
+    assert.equal(c.steps, local.steps);
+    assert.deepEqual(c.byOracle, local.byOracle);
+    assert.ok(local.findings.some((f) => f.oracle === 'stale-read' && f.seed === 2041), 'the local run finds the stale-read at seed 2041');
+    assert.equal(c.uniqueSignatures, local.findings.length);
+    assert.equal(c.minimizePending, 0);
+
+    const found = await client.listFindings(campaignId);
+    const bySig = (a: { signature: string }, b: { signature: string }) => a.signature.localeCompare(b.signature);
+    assert.deepEqual(
+      found.map((f) => [f.signature, f.oracle, f.seed]).sort(),
+      local.findings.map((f) => [f.signature, f.oracle, f.seed]).sort(),
+      'one signature per distinct race, each at its lowest seed',
+    );
+    assert.ok(found.sort(bySig).every((f) => f.status === 'minimized'), JSON.stringify(found));
+
+    // The stream showed progress and each finding.
+    assert.ok(events.some((e) => 'finding' in e && e.finding.signature === local.findings[0].signature));
+    assert.ok(events.filter((e) => 'progress' in e).length >= 2);
+  });
+
+  it('stores findings that replay (GetFinding, Reproduce, and `campaign findings --out` files)', async () => {
+    for (const lf of local.findings) {
+      const d = await client.getFinding(lf.signature);
+      const f = checkFindingShape(JSON.parse(d.findingJson)) as Finding;
+      const r = replayFinding(f);
+      assert.ok(r.reproduced, r.reproduced ? '' : r.reason);
+      assert.ok(r.signatureMatches);
+      assert.equal(f.signature, lf.signature);
+      assert.match(d.trace, />>/, 'the trace marks the violating step');
+      const rep = await client.reproduce({ signature: lf.signature });
+      assert.ok(rep.reproduced && rep.signatureMatches, rep.reason);
+      const rep2 = await client.reproduce({ findingJson: d.findingJson });
+      assert.ok(rep2.reproduced, rep2.reason);
+    }
+    const out = join(tmp, 'findings');
+    const r = await runFarmCli(['campaign', 'findings', campaignId, '--out', out, '--coordinator', client.address]);
+    assert.equal(r.code, 0, r.err);
+    const files = readdirSync(out).sort();
+    assert.deepEqual(files, local.findings.map((f) => `${f.signature}.json`).sort());
+    for (const file of files) {
+      const f = checkFindingShape(JSON.parse(readFileSync(join(out, file), 'utf8')));
+      const rr = replayFinding(f);
+      assert.ok(rr.reproduced, rr.reproduced ? '' : rr.reason);
+    }
+  });
+
+  it('rejects bad requests with INVALID_ARGUMENT naming the field, enqueueing nothing', async () => {
+    const countsBefore = [await fuzzQueue.getJobCounts(), await minimizeQueue.getJobCounts()];
+    const campaignsBefore = await conn.zcard(keys.campaigns);
+    const ok = { scenario_name: SCENARIO, variant_preset: VARIANT, seed_count: '100' };
+    await expectInvalid(client.startCampaign({ seed_count: '10' }), 'scenario_name');
+    await expectInvalid(client.startCampaign({ ...ok, scenario_name: 'no-such-scenario' }), 'scenario_name');
+    await expectInvalid(client.startCampaign({ ...ok, scenario_name: '', scenario_json: '{nope' }), 'scenario_json');
+    const bad = structuredClone(catalogEntry(SCENARIO)!.scenario) as any;
+    bad.threads[0].ops[0][1] = 'Z';
+    await expectInvalid(client.startCampaign({ ...ok, scenario_name: '', scenario_json: JSON.stringify(bad) }), 'scenario_json.threads[0].ops[0]');
+    await expectInvalid(client.startCampaign({ ...ok, variant_preset: 'v9.99' }), 'variant_preset');
+    await expectInvalid(client.startCampaign({ ...ok, variant_preset: '', variant_json: '{"sites":{"cow.clearPte":"sometimes"}}' }), 'variant_json.sites.cow.clearPte');
+    await expectInvalid(client.startCampaign({ ...ok, strategy: 'exhaustive' }), 'strategy');
+    await expectInvalid(client.startCampaign({ ...ok, depth: 99 }), 'depth');
+    await expectInvalid(client.startCampaign({ ...ok, seed_count: '0' }), 'seed_count');
+    await expectInvalid(client.startCampaign({ ...ok, seed_count: '18446744073709551615' }), 'seed_count');
+    await expectInvalid(client.startCampaign({ ...ok, seed_start: '9007199254740990' }), 'seed_start');
+    await expectInvalid(client.startCampaign({ ...ok, batch_size: 2_000_000 }), 'batch_size');
+    await expectInvalid(client.startCampaign({ ...ok, seed_count: '1000000000', batch_size: 1 }), 'batch_size');
+    await expectInvalid(client.getCampaign(''), 'id');
+    await expectInvalid(client.getFinding('not a signature'), 'signature');
+    await expectInvalid(client.reproduce({ findingJson: '{"format":"x"}' }), 'finding_json.format');
+    assert.deepEqual([await fuzzQueue.getJobCounts(), await minimizeQueue.getJobCounts()], countsBefore);
+    assert.equal(await conn.zcard(keys.campaigns), campaignsBefore);
+    await assert.rejects(client.getCampaign('nosuchcampaign'), (e: any) => e.code === grpc.status.NOT_FOUND);
+  });
+
+  it('cancel removes the waiting jobs and stops the campaign', async () => {
+    const started = await client.startCampaign({ scenario_name: SCENARIO, variant_preset: VARIANT, seed_count: '3000000', batch_size: 1000 });
+    assert.equal(started.jobsTotal, 3000);
+    const c = await client.cancelCampaign(started.id);
+    assert.equal(c.state, 'cancelled');
+    const counts = await fuzzQueue.getJobCounts('waiting', 'prioritized', 'delayed');
+    assert.equal(counts.waiting + counts.prioritized + counts.delayed, 0, JSON.stringify(counts));
+    await new Promise((r) => setTimeout(r, 1000));
+    const after = await client.getCampaign(started.id);
+    assert.equal(after.state, 'cancelled');
+    assert.ok(after.jobsDone < after.jobsTotal);
+    assert.ok(after.jobsDone <= c.jobsDone + 2, `only the jobs running at the cancel finish (${c.jobsDone} → ${after.jobsDone})`);
+    const r = await runFarmCli(['campaign', 'status', started.id, '--coordinator', client.address]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /state\s+cancelled/);
+  });
+
+  it('the campaign CLI exits 2 on a bad request and names the field', async () => {
+    const r = await runFarmCli(['campaign', 'start', '--scenario', SCENARIO, '--variant', 'v9.99', '--coordinator', client.address]);
+    assert.equal(r.code, 2, r.err);
+    assert.match(r.err, /INVALID_ARGUMENT: variant_preset/);
+  });
+});
+
+describe('farm coordinator with a bearer token', function () {
+  this.timeout(60_000);
+  let redis: TestRedis;
+  let coordinator: FarmProc;
+  let address = '';
+  const clients: FarmClient[] = [];
+  const mk = (token?: string) => {
+    const c = new FarmClient(address, { token });
+    clients.push(c);
+    return c;
+  };
+
+  before(async () => {
+    redis = await TestRedis.start();
+    const c = await startCoordinatorProc(redis.url, { token: 's3cret' });
+    coordinator = c.proc;
+    address = c.address;
+  });
+
+  after(async () => {
+    for (const c of clients) c.close();
+    await coordinator?.stop();
+    await redis?.destroy();
+  });
+
+  it('listens on loopback', () => {
+    assert.match(address, /^127\.0\.0\.1:\d+$/);
+  });
+
+  it('answers UNAUTHENTICATED without the token or with a wrong one, on the Farm and health services', async () => {
+    const unauth = (e: any) => e.code === grpc.status.UNAUTHENTICATED;
+    await assert.rejects(mk().listCampaigns(), unauth);
+    await assert.rejects(mk('wrong').listCampaigns(), unauth);
+    await assert.rejects(mk().healthCheck(), unauth);
+    await assert.rejects(mk().startCampaign({ scenario_name: SCENARIO, seed_count: '10' }), unauth);
+    assert.equal(await redis_campaigns(redis.url), 0, 'nothing created');
+  });
+
+  it('serves calls that carry the token', async () => {
+    const c = mk('s3cret');
+    assert.equal(await c.healthCheck(), 'SERVING');
+    assert.deepEqual(await c.listCampaigns(), []);
+    const r = await runFarmCli(['campaign', 'list', '--coordinator', address], { RACEFARM_TOKEN: 's3cret' });
+    assert.equal(r.code, 0, r.err);
+  });
+});
+
+async function redis_campaigns(url: string): Promise<number> {
+  const r = connectRedis(url);
+  try {
+    return await r.zcard(keys.campaigns);
+  } finally {
+    await r.quit();
+  }
+}
