@@ -62,7 +62,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     ? new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {percentage}% | {value}/{total} seeds | {findings} findings | ETA {eta_formatted}',
+          format: '{bar} {percentage}% | {value}/{total} seeds | findings: {findings} | ETA {eta_formatted}',
           hideCursor: true,
           clearOnComplete: true,
           etaBuffer: 50,
