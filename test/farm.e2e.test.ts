@@ -60,7 +60,9 @@ describe('farm end to end (redis + coordinator + 2 workers)', function () {
     client = new FarmClient(c.address);
     conn = connectRedis(redis.url);
     fuzzQueue = new Queue(QUEUES.fuzz, { connection: conn, prefix: PREFIX });
+    fuzzQueue.on('error', () => {});
     minimizeQueue = new Queue(QUEUES.minimize, { connection: conn, prefix: PREFIX });
+    minimizeQueue.on('error', () => {});
   });
 
   after(async () => {
