@@ -5,6 +5,8 @@ import { makeChooser, threadCount, type StrategySpec } from './schedule/strategy
 import { FINDING_FORMAT, violationSignature, type Finding } from './finding.ts';
 import { SIM_VERSION } from './version.ts';
 import { NOT_A_RACE, type OracleName } from './oracles/violation.ts';
+import { CoverageObserver, featureId } from './coverage/features.ts';
+import { CoverageChooser, addToCorpus, emptyCorpus, type Corpus } from './schedule/coverage.ts';
 
 export interface BatchResult {
   schedules: number;
@@ -13,6 +15,17 @@ export interface BatchResult {
   byOracle: Partial<Record<OracleName, number>>;
   /** One finding per signature: the lowest seed that produced it in this batch. */
   findings: Finding[];
+  /** Ids (featureId) of the coverage features reached, sorted; present when coverage was collected. */
+  coverage?: string[];
+}
+
+export interface RunSeedsOptions {
+  /** Collect coverage features (DESIGN.md §7); always on for the coverage strategy. */
+  readonly coverage?: boolean;
+  /** The coverage strategy's corpus, updated in place; a fresh one for this batch when absent. */
+  readonly corpus?: Corpus;
+  /** Features already reached (readable form), updated in place: "new coverage" is relative to them. */
+  readonly features?: Set<string>;
 }
 
 export function emptyBatch(): BatchResult {
@@ -31,15 +44,24 @@ export function runSeeds(
   seedStart: number,
   count: number,
   onProgress?: (done: number, batch: BatchResult) => void,
+  opts: RunSeedsOptions = {},
 ): BatchResult {
   const out = emptyBatch();
   const seen = new Set<string>();
   // Hashing is the costliest part of recording a violation; a batch sees few distinct ones.
   const signatures = new Map<string, string>();
   const threads = threadCount(sc);
+  const corpus = strategy.name === 'coverage' ? (opts.corpus ?? emptyCorpus()) : null;
+  const observer = corpus !== null || opts.coverage === true ? new CoverageObserver(opts.features ?? new Set()) : null;
+  const runOpts = observer !== null ? { observer } : undefined;
   for (let i = 0; i < count; i++) {
     const seed = seedStart + i;
-    const r = runOnce(sc, variant.sites, makeChooser(strategy, seed, threads));
+    const chooser = corpus !== null ? new CoverageChooser(seed, corpus) : makeChooser(strategy, seed, threads);
+    const r = runOnce(sc, variant.sites, chooser, runOpts);
+    if (observer !== null) {
+      const gain = observer.takeAdded();
+      if (corpus !== null && gain > 0) addToCorpus(corpus, { decisions: r.decisions, defaults: (chooser as CoverageChooser).defaults, gain });
+    }
     out.schedules++;
     out.steps += r.steps;
     for (const v of r.violations) {
@@ -71,6 +93,7 @@ export function runSeeds(
     }
     if (onProgress && (i & 255) === 255) onProgress(i + 1, out);
   }
+  if (observer !== null) out.coverage = [...new Set([...observer.features].map(featureId))].sort();
   return out;
 }
 
@@ -81,6 +104,9 @@ export function mergeBatches(into: BatchResult, b: BatchResult): void {
   for (const [k, n] of Object.entries(b.byOracle)) {
     const o = k as OracleName;
     into.byOracle[o] = (into.byOracle[o] ?? 0) + (n ?? 0);
+  }
+  if (b.coverage !== undefined) {
+    into.coverage = into.coverage === undefined ? [...b.coverage] : [...new Set([...into.coverage, ...b.coverage])].sort();
   }
   for (const f of b.findings) {
     const i = into.findings.findIndex((x) => x.signature === f.signature);

@@ -6,7 +6,7 @@ import { runSeeds } from '../sim/fuzz.ts';
 import { estimateSteps } from '../sim/schedule/strategy.ts';
 import { replayFinding } from '../sim/replay.ts';
 import type { Finding } from '../sim/finding.ts';
-import { dropOp, preemptionsOf, probe, probeFinding, shrinkFinding, targetOf, type ShrinkResult } from '../sim/shrink/shrink.ts';
+import { dropOp, preemptionsOf, probe, probeFinding, shrinkFinding, targetOf, type Candidate, type Probe, type ShrinkResult } from '../sim/shrink/shrink.ts';
 
 /**
  * Shrunk size per built-in race, measured on the first random-strategy finding of the buggy
@@ -89,12 +89,13 @@ describe('shrink', function () {
 
       it('is 1-minimal: removing any remaining op or preemption loses the finding', () => {
         const target = targetOf(shrunk.finding);
-        const p = probeFinding(shrunk.finding, target);
-        assert.ok(p);
+        const found1 = probeFinding(shrunk.finding, target);
+        assert.ok(found1);
+        const p: Probe = found1;
         let tried = 0;
         p.scenario.threads.forEach((th, t) => {
           for (let o = 0; o < th.ops.length; o++) {
-            const c = dropOp(p, t, o)!;
+            const c: Candidate = dropOp(p, t, o)!;
             tried++;
             assert.equal(probe(target, c.scenario, c.chooser), null, `still fires without ${th.name}.ops[${o}] ${JSON.stringify(th.ops[o])}`);
           }

@@ -2,11 +2,12 @@ import type { Chooser } from './chooser.ts';
 import { RandomChooser } from './random.ts';
 import { PctChooser } from './pct.ts';
 import { ReplayChooser } from './replay.ts';
+import { CoverageChooser, emptyCorpus } from './coverage.ts';
 import { runOnce } from '../run.ts';
 import type { CompiledScenario } from '../scenario/compiled.ts';
 import type { Sites } from '../variants/sites.ts';
 
-export const STRATEGIES = ['random', 'pct'] as const;
+export const STRATEGIES = ['random', 'pct', 'coverage'] as const;
 export type StrategyName = (typeof STRATEGIES)[number];
 
 /** Everything that, with a seed, determines a schedule. Stored in a finding. */
@@ -36,5 +37,9 @@ export function makeChooser(spec: StrategySpec, seed: number, threads: number): 
       return new RandomChooser(seed);
     case 'pct':
       return new PctChooser(seed, threads, spec.depth, spec.kSteps);
+    case 'coverage':
+      // The corpus is campaign state that runSeeds keeps (sim/fuzz.ts); a lone chooser has none
+      // yet, and explores at random.
+      return new CoverageChooser(seed, emptyCorpus());
   }
 }
