@@ -78,6 +78,12 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     );
   }
   bar?.start(o.seeds, 0, { findings: 0 });
+  // Ctrl-C during the bar: restore the cursor, then exit as a SIGINT would (worker threads end with us).
+  const onSigint = (): void => {
+    bar?.stop();
+    process.exit(130);
+  };
+  if (bar) process.once('SIGINT', onSigint);
   const t0 = performance.now();
   let result: BatchResult;
   try {
@@ -87,6 +93,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     );
   } finally {
     bar?.stop();
+    process.removeListener('SIGINT', onSigint);
   }
   const elapsedMs = performance.now() - t0;
 
