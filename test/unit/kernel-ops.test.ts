@@ -28,7 +28,7 @@ describe('kernel/threads: every accepted kernel op runs a kernel path', () => {
         name: 'op',
         pages: { A: { cells: [1, 2, 3, 4] }, B: { cells: [1, 2, 3, 4] }, ...(usesFile ? { F: { cells: [1, 2, 3, 4], file: true } } : {}) },
         threads: [{ name: 'k0', on: 'kernel', ops: [op] }],
-      } as never);
+      });
       const r = replay(sc, 'v4.13');
       const ls = labelsOf(r, 'k0');
       assert.ok(ls.length >= 1, `${verb} ran no step`);
