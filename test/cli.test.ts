@@ -99,6 +99,12 @@ describe('racefarm CLI', function () {
   describe('fuzz and repro', () => {
     let two: FuzzJson;
     let one: FuzzJson;
+    const repro: Record<'text' | 'json' | 'tampered' | 'otherOracle', Ran | undefined> = {
+      text: undefined,
+      json: undefined,
+      tampered: undefined,
+      otherOracle: undefined,
+    };
     const fuzzArgs = ['fuzz', '--scenario', 'cow-two-pages', '--variant', 'range-end-only', '--seeds', '6000', '--json'];
 
     before(async function () {
@@ -109,6 +115,20 @@ describe('racefarm CLI', function () {
       ]);
       two = parseJson<FuzzJson>(r2);
       one = parseJson<FuzzJson>(r1);
+      // The replays are independent processes: run them side by side, check them one per test.
+      const f = two.findings.find((x) => x.oracle === 'stale-read');
+      if (!f) return;
+      const finding = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
+      const tampered = join(tmp, 'tampered.json');
+      writeFileSync(tampered, JSON.stringify({ ...finding, simVersion: 'racefarm-sim/0.0.0-old' }));
+      const otherOracle = join(tmp, 'other-oracle.json');
+      writeFileSync(otherOracle, JSON.stringify({ ...finding, oracle: 'use-after-free' }));
+      [repro.text, repro.json, repro.tampered, repro.otherOracle] = await Promise.all([
+        racefarm('repro', f.file),
+        racefarm('repro', f.file, '--json'),
+        racefarm('repro', tampered),
+        racefarm('repro', otherOracle),
+      ]);
     });
 
     it('--json prints {schedules, steps, coverage, findings, elapsedMs} and writes DIR/<signature>.json', () => {
@@ -143,9 +163,9 @@ describe('racefarm CLI', function () {
       }
     });
 
-    it('repro replays the finding: exit 0, trace table and verdict', async () => {
-      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
-      const r = await racefarm('repro', f.file);
+    it('repro replays the finding: exit 0, trace table and verdict', () => {
+      const r = repro.text;
+      assert.ok(r, 'no stale-read finding to replay');
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /stale-read/);
       assert.match(r.stdout, /REPRODUCED: stale-read/);
@@ -153,9 +173,9 @@ describe('racefarm CLI', function () {
       assert.match(r.stdout, /^\|>>\d+/m, 'the violating step is marked');
     });
 
-    it('repro --json: {reproduced, oracle, message, steps, signatureMatches, trace}', async () => {
-      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
-      const out = parseJson<Record<string, unknown>>(await racefarm('repro', f.file, '--json'));
+    it('repro --json: {reproduced, oracle, message, steps, signatureMatches, trace}', () => {
+      assert.ok(repro.json, 'no stale-read finding to replay');
+      const out = parseJson<Record<string, unknown>>(repro.json);
       assert.equal(out.reproduced, true);
       assert.equal(out.oracle, 'stale-read');
       assert.equal(typeof out.message, 'string');
@@ -165,22 +185,16 @@ describe('racefarm CLI', function () {
       assert.deepEqual(Object.keys(trace[0]).sort(), ['effects', 'label', 'page', 'step', 'thread']);
     });
 
-    it('repro of a finding from another simulator version: exit 1, "version mismatch"', async () => {
-      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
-      const finding = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
-      const tampered = join(tmp, 'tampered.json');
-      writeFileSync(tampered, JSON.stringify({ ...finding, simVersion: 'racefarm-sim/0.0.0-old' }));
-      const r = await racefarm('repro', tampered);
+    it('repro of a finding from another simulator version: exit 1, "version mismatch"', () => {
+      const r = repro.tampered;
+      assert.ok(r, 'no stale-read finding to replay');
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout + r.stderr, /version mismatch/);
     });
 
-    it('repro of a finding whose oracle no longer fires: exit 1, names the oracle', async () => {
-      const f = two.findings.find((x) => x.oracle === 'stale-read')!;
-      const finding = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
-      const file = join(tmp, 'other-oracle.json');
-      writeFileSync(file, JSON.stringify({ ...finding, oracle: 'use-after-free' }));
-      const r = await racefarm('repro', file);
+    it('repro of a finding whose oracle no longer fires: exit 1, names the oracle', () => {
+      const r = repro.otherOracle;
+      assert.ok(r, 'no stale-read finding to replay');
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout + r.stderr, /use-after-free did not fire/);
     });
