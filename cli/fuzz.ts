@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cliProgress from 'cli-progress';
-import { estimateSteps, STRATEGIES, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
+import { estimateSteps, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
 import { isRace, type BatchResult } from '../sim/fuzz.ts';
 import type { Finding } from '../sim/finding.ts';
 import { loadScenario, loadVariant } from './inputs.ts';
@@ -21,15 +21,21 @@ export interface FuzzOptions {
   readonly json: boolean;
 }
 
-/** Strategies of DESIGN.md §7 that the CLI accepts but the simulator does not implement yet. */
+/**
+ * The strategies `racefarm fuzz` runs. `coverage` is not among them although sim/ now has it: its
+ * corpus is campaign state that must flow from chunk to chunk in seed order (sim/coverage/campaign.ts),
+ * which the chunked worker pool does not do yet (TODO(coverage issue)). `exhaustive` is not simulated.
+ */
+const CLI_STRATEGIES = ['random', 'pct'] as const satisfies readonly StrategyName[];
+/** Strategies of DESIGN.md §7 that the CLI knows but does not run yet. */
 const PLANNED_STRATEGIES = ['exhaustive', 'coverage'];
 
 function parseStrategy(name: string): StrategyName {
-  if ((STRATEGIES as readonly string[]).includes(name)) return name as StrategyName;
+  if ((CLI_STRATEGIES as readonly string[]).includes(name)) return name as StrategyName;
   if (PLANNED_STRATEGIES.includes(name)) {
-    throw new UsageError(`--strategy: "${name}" is not implemented yet (implemented: ${STRATEGIES.join(', ')})`);
+    throw new UsageError(`--strategy: "${name}" is not implemented yet (implemented: ${CLI_STRATEGIES.join(', ')})`);
   }
-  throw new UsageError(`--strategy: unknown strategy "${name}" (implemented: ${STRATEGIES.join(', ')})`);
+  throw new UsageError(`--strategy: unknown strategy "${name}" (implemented: ${CLI_STRATEGIES.join(', ')})`);
 }
 
 export interface FuzzSummary {

@@ -267,6 +267,7 @@ describe('racefarm CLI', function () {
       ['--workers 0', () => fuzz('--scenario', 'cow-two-pages', '--workers', '0'), [/--workers/]],
       ['an unknown strategy', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'magic'), [/--strategy/, /random, pct/]],
       ['an unimplemented strategy', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'exhaustive'), [/not implemented yet/, /random, pct/]],
+      ['the coverage strategy (not run by fuzz yet)', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'coverage'), [/not implemented yet/, /random, pct/]],
       ['an unknown option', () => fuzz('--scenario', 'cow-two-pages', '--turbo'), [/--turbo/]],
       ['an unknown command', () => racefarm('frobnicate'), [/frobnicate/]],
       ['repro of a missing file', () => racefarm('repro', join(tmp, 'missing.json')), [/missing\.json/]],
