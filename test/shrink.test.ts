@@ -1,9 +1,6 @@
 import assert from 'node:assert/strict';
 import { CATALOG, type CatalogEntry } from '../sim/scenario/catalog.ts';
-import { compileScenario } from '../sim/scenario/compile.ts';
-import { PRESETS } from '../sim/variants/presets.ts';
-import { runSeeds } from '../sim/fuzz.ts';
-import { estimateSteps } from '../sim/schedule/strategy.ts';
+import { firstCatalogFinding } from '../sim/shrink/catalogFinding.ts';
 import { replayFinding } from '../sim/replay.ts';
 import type { Finding } from '../sim/finding.ts';
 import { dropOp, preemptionsOf, probe, probeFinding, shrinkFinding, targetOf, type Candidate, type Probe, type ShrinkResult } from '../sim/shrink/shrink.ts';
@@ -31,17 +28,8 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
 const SEARCH_SEEDS = 20000;
 const MAX_RUNS = 4000;
 
-/** The first finding of an expected oracle with the random strategy, seeds from 0. */
-export function firstFinding(entry: CatalogEntry, seeds = SEARCH_SEEDS): Finding {
-  const sc = compileScenario(entry.scenario);
-  const variant = PRESETS.get(entry.buggyVariant)!;
-  const spec = { name: 'random' as const, depth: 3, kSteps: estimateSteps(sc, variant.sites) };
-  for (let start = 0; start < seeds; start += 2000) {
-    const b = runSeeds(sc, variant, spec, start, Math.min(2000, seeds - start));
-    const f = b.findings.find((x) => entry.expect.includes(x.oracle));
-    if (f) return f;
-  }
-  throw new Error(`${entry.scenario.name}: no ${entry.expect.join('/')} in ${seeds} random seeds`);
+function firstFinding(entry: CatalogEntry): Finding {
+  return firstCatalogFinding(entry, SEARCH_SEEDS);
 }
 
 function threadsInTrace(f: Finding): number {
