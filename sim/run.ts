@@ -26,6 +26,8 @@ export interface RunResult {
  * Optional: a run without one pays a single untaken branch per step.
  */
 export interface StepObserver {
+  /** Right after the World is built, before any thread exists (and so before any reference to its state is taken). */
+  init?(w: World): void;
   /** After the World is built and the threads are primed, before the first step. */
   start?(w: World, threads: readonly SimThread[]): void;
   /** After each step's effects (and its trace row), before the oracles check the pages it touched. */
@@ -47,6 +49,7 @@ export interface RunOptions {
 export function runOnce(scenario: CompiledScenario, sites: Sites, chooser: Chooser, opts: RunOptions = {}): RunResult {
   const tracing = opts.trace === true;
   const w = new World(scenario, sites, tracing);
+  if (opts.observer?.init !== undefined) opts.observer.init(w);
   const threads = createThreads(w);
   const maxSteps = opts.maxSteps ?? scenario.world.maxSteps;
   const decisions: number[] = [];

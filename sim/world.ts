@@ -36,6 +36,8 @@ export class World {
   readonly notifiers: MmuNotifierOps[] = [];
   /** VM_WRITE of the vma holding each page (mprotect changes it). */
   readonly vmaWrite: Uint8Array;
+  /** VM_SOFTDIRTY of the vma holding each page: set when mapped, cleared by clear_refs. */
+  readonly vmaSoftDirty: Uint8Array;
   /** Page belongs to a shared file mapping. */
   readonly isFile: Uint8Array;
   /** Open mmu_notifier range_start..range_end windows covering each page. */
@@ -96,6 +98,7 @@ export class World {
     }
     this.windows = new Int32Array(pages);
     this.vmaWrite = new Uint8Array(pages).fill(1);
+    this.vmaSoftDirty = new Uint8Array(pages).fill(1);
     this.isFile = Uint8Array.from(scenario.pages, (p) => (p.file ? 1 : 0));
     this.touchedFlag = new Uint8Array(pages);
     this.lastChange = new Array<string>(pages).fill('initial');

@@ -215,6 +215,12 @@ function* doSwapPage(w: World, t: SimThread, p: number, write: boolean, orig: nu
   const swapSoftDirty = w.pt.softDirty[p] === 1;
   yield null;
   t.label = 'do_swap_page: lookup_swap_cache';
+  if (w.pt.snapshot(p) !== orig) {
+    // Another fault consumed and freed the swap entry: __read_swap_cache_async()'s
+    // swapcache_prepare() fails, do_swap_page() backs out and the access retries.
+    if (w.tracing) w.note('swap entry gone: retry');
+    return;
+  }
   let f = backing.swapCache[p];
   if (f >= 0) {
     frames.refcount[f]++;
@@ -273,44 +279,46 @@ function* doSwapPage(w: World, t: SimThread, p: number, write: boolean, orig: nu
 
 /**
  * do_wp_page(), entered with the PT lock held on a present read-only PTE for a write fault. An
- * exclusive anonymous page is reused in place (wp_page_reuse); a shared one or the zero page is copied.
+ * exclusive anonymous page is reused in place (wp_page_reuse) under trylock_page(); a shared page,
+ * a KSM page or the zero page is copied. The trylock and the reuse decision are one step, as they
+ * are one PT-lock section in the kernel.
  */
 function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
   const frames = w.frames;
   const old = w.pt.frame[p];
-  let relocked = false;
+  yield null;
+  t.page = p;
   if (old !== w.zeroFrame && frames.lockOwner[old] !== -1) {
     // !trylock_page(): get_page, drop the PT lock, lock_page, retake the PT lock, recheck pte_same.
-    yield null;
-    t.label = 'do_wp_page: trylock_page failed, pte_unmap_unlock';
+    t.label = 'do_wp_page: trylock_page failed, get_page + pte_unmap_unlock';
     frames.refcount[old]++;
     unlockPtlNow(w, t, p);
     yield pageLockGate(w, old);
     t.label = 'do_wp_page: lock_page';
     frames.lockOwner[old] = t.id;
     yield* lockPtl(w, t, p, 'do_wp_page: pte_offset_map_lock');
+    yield null;
+    t.page = p;
     if (w.pt.snapshot(p) !== orig) {
-      yield null;
-      t.label = 'do_wp_page: !pte_same, unlock';
+      t.label = 'do_wp_page: !pte_same, unlock_page + put_page';
       unlockPtlNow(w, t, p);
       frames.lockOwner[old] = -1;
       frames.put(old);
       return;
     }
     frames.put(old);
-    relocked = true; // we hold PG_locked until reuse_swap_page() decided, as the kernel does
+  } else if (old !== w.zeroFrame) {
+    frames.lockOwner[old] = t.id; // trylock_page() succeeded
   }
   if (old !== w.zeroFrame && frames.mapcount[old] === 1 && frames.ksm[old] === 0) {
-    yield null;
     t.label = 'wp_page_reuse: ptep_set_access_flags';
-    t.page = p;
-    if (relocked) frames.lockOwner[old] = -1;
     if (w.backing.swapCache[p] === old) {
       // reuse_swap_page(): the only user drops the swap copy, the page becomes dirty.
       w.backing.swapCache[p] = -1;
       frames.refcount[old]--;
       frames.dirty[old] = 1;
     }
+    frames.lockOwner[old] = -1;
     w.pt.write[p] = 1;
     w.pt.dirty[p] = 1;
     w.pt.young[p] = 1;
@@ -321,10 +329,11 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
     yield* unlockPtl(w, t, p);
     return;
   }
-  yield null;
   t.label = 'do_wp_page: get_page + pte_unmap_unlock';
-  if (relocked) frames.lockOwner[old] = -1;
-  if (old !== w.zeroFrame) frames.refcount[old]++;
+  if (old !== w.zeroFrame) {
+    frames.lockOwner[old] = -1;
+    frames.refcount[old]++;
+  }
   unlockPtlNow(w, t, p);
   yield* wpPageCopy(w, t, p, orig, old);
 }

@@ -32,6 +32,7 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
   t.label = '__unmap_and_move: lock_page + get_new_page';
   frames.lockOwner[old] = t.id;
   const nf = w.allocFrame(p);
+  frames.lockOwner[nf] = t.id; // newpage stays locked until remove_migration_ptes() is done
   if (w.tracing) w.note(`new frame ${nf} for frame ${old}`);
 
   // try_to_unmap(page, TTU_MIGRATION | TTU_IGNORE_MLOCK | TTU_IGNORE_ACCESS) → try_to_unmap_one()
@@ -94,8 +95,10 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
   const target = ok ? nf : old;
   yield* lockPtl(w, t, p, 'remove_migration_pte: pte_offset_map_lock');
   yield null;
-  t.label = 'remove_migration_pte: set_pte_at + page_add_anon_rmap';
+  t.label = w.isFile[p] === 1 ? 'remove_migration_pte: set_pte_at + page_add_file_rmap' : 'remove_migration_pte: set_pte_at + page_add_anon_rmap';
+  let mappedNew = false;
   if ((w.pt.kind[p] as PteKind) === PteKind.Migration && w.pt.frame[p] === old) {
+    mappedNew = target === nf;
     const write = w.pt.write[p] === 1 && w.vmaWrite[p] === 1;
     frames.mapcount[target]++;
     if (target === old) frames.refcount[old]++;
@@ -110,7 +113,8 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
   yield null;
   t.label = ok ? 'migrate_pages: unlock_page + put_page(old), putback new' : 'migrate_pages: unlock_page + putback_lru_page';
   frames.lockOwner[old] = -1;
+  frames.lockOwner[nf] = -1;
   if (frames.put(old) && w.tracing) w.note(`frame ${old} freed`);
-  // The new page's allocation reference becomes its mapping's; unmapped (or unused) it is dropped.
-  if (!ok || frames.mapcount[nf] === 0) frames.put(nf);
+  // The new page's allocation reference becomes its mapping's; if it was never mapped it is dropped.
+  if (!mappedNew) frames.put(nf);
 }

@@ -52,6 +52,14 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
   if (mapped && !file && frames.lazyfree[f] === 0 && backing.swapCache[p] !== f) {
     yield null;
     t.label = 'add_to_swap';
+    if (backing.swapCache[p] >= 0) {
+      // The page's one swap slot still holds another page (a COW original kept by its other
+      // mapper): racefarm has no second slot, as if get_swap_page() found swap full. Keep it.
+      t.label = 'add_to_swap: no swap slot, activate_locked';
+      frames.lockOwner[f] = -1;
+      frames.put(f);
+      return;
+    }
     backing.swapCache[p] = f;
     frames.refcount[f]++;
     frames.dirty[f] = 1; // add_to_swap() dirties the page: its swap slot holds nothing yet

@@ -9,7 +9,7 @@ import { rangeEnd, rangeStart } from './notify.ts';
  * down_read(mmap_sem), range_start(0, -1), per PTE under its PT lock clear_soft_dirty() (write-protect
  * and clear the soft-dirty bit), range_end(0, -1) — ★ clearRefs.invalidate: whether that range_end's
  * invalidate_range reaches the secondary TLBs — then flush_tlb_mm(), up_read.
- * (The VM_SOFTDIRTY vma-flag pass under down_write is left out: every simulated page is in one vma.)
+ * The VM_SOFTDIRTY vma-flag pass the kernel does under down_write first is folded into the first step.
  */
 export function* clearRefs(w: World, t: SimThread): Step {
   yield w.mmapSem.readGate;
@@ -17,6 +17,8 @@ export function* clearRefs(w: World, t: SimThread): Step {
   t.page = -1;
   w.mmapSem.downRead();
   w.oracles.beginClearRefs();
+  // The vma pass (under down_write in the kernel) clears VM_SOFTDIRTY; one step here.
+  w.vmaSoftDirty.fill(0);
   yield* rangeStart(w, t, w.allPages);
   for (let p = 0; p < w.pageCount; p++) {
     yield* lockPtl(w, t, p, 'clear_refs_pte_range: pte_offset_map_lock');
@@ -36,6 +38,7 @@ export function* clearRefs(w: World, t: SimThread): Step {
   yield* rangeEnd(w, t, w.allPages, w.sites['clearRefs.invalidate'] === 'none');
   yield null;
   t.label = 'clear_refs_write: flush_tlb_mm';
+  t.page = -1;
   w.flushCpuTlbs(w.allPages);
   yield null;
   t.label = 'clear_refs_write: up_read(mmap_sem)';
@@ -57,7 +60,8 @@ export function* pagemap(w: World, t: SimThread, p: number): Step {
   t.label = 'pte_to_pagemap_entry';
   const kind = w.pt.kind[p] as PteKind;
   if (kind !== PteKind.None) {
-    const sd = w.pt.softDirty[p] === 1;
+    // PM_SOFT_DIRTY: pte_soft_dirty() / pte_swp_soft_dirty(), or the vma's VM_SOFTDIRTY.
+    const sd = w.pt.softDirty[p] === 1 || w.vmaSoftDirty[p] === 1;
     if (w.tracing) w.note(`${w.pageName(p)} soft-dirty=${sd ? 1 : 0}`);
     w.oracles.onPagemap(p, sd);
   } else if (w.tracing) {

@@ -285,15 +285,15 @@ describe('kernel/fault: handle_mm_fault', () => {
       const at = (s: string, from = 0) => seq.indexOf(s, from);
       const ptl = at('cpu0: handle_pte_fault: spin_lock(ptl)');
       const isolate = at('k0: shrink_page_list: isolate_lru_page + trylock_page');
-      const reuse = at('cpu0: wp_page_reuse: ptep_set_access_flags');
+      const trylockFailed = at('cpu0: do_wp_page: trylock_page failed, get_page + pte_unmap_unlock');
       const unmap = at('k0: try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap');
-      const swapin = at('cpu1: do_swap_page: swapin_readahead');
-      const pageout = at('k0: pageout: swap_writepage');
-      assert.ok(ptl >= 0 && ptl < isolate && isolate < reuse && reuse < unmap && unmap < swapin && swapin < pageout, seq.join('\n'));
+      // k0 took PG_locked first: cpu0's trylock_page fails, it drops the PT lock and waits in
+      // lock_page while reclaim unmaps A; nothing reuses the page under reclaim's feet.
+      assert.ok(ptl >= 0 && ptl < isolate && isolate < trylockFailed && trylockFailed < unmap, seq.join('\n'));
       assert.match(rows(r)[isolate].effects, /frame 1 isolated and locked/);
     });
 
-    // BUG: sim/kernel/fault.ts doWpPage checks `frames.lockOwner[old] !== -1` (trylock_page) in the
+    // Was a bug (fixed: the trylock and the reuse are now one step): doWpPage checked `frames.lockOwner[old] !== -1` (trylock_page) in the
     // step that took the PT lock but, when the page is unlocked, does not take PG_locked; the
     // wp_page_reuse step (reuse_swap_page: `backing.swapCache[p] = -1`, refcount--) comes one step
     // later. Reclaim's trylock_page (not under the PT lock) slips in between, so reuse_swap_page
@@ -304,7 +304,7 @@ describe('kernel/fault: handle_mm_fault', () => {
     // v4.13 with no IOMMU at all. In the kernel trylock_page() *takes* PG_locked and holds it over
     // reuse_swap_page(), so reclaim's trylock_page() fails (or do_wp_page waits in lock_page()).
     // Found by random scenarios: kvm + arm-smmu-v3 + reclaim + device write (lost-write under v4.13).
-    it.skip('reuse_swap_page never runs on a page reclaim holds locked: no stale read, no lost write', () => {
+    it('reuse_swap_page never runs on a page reclaim holds locked: no stale read, no lost write', () => {
       const r = replay(sc, 'v4.13', DECISIONS);
       assert.deepEqual(r.violations, []);
     });

@@ -152,7 +152,7 @@ describe('kernel/softDirty: clear-refs and pagemap', () => {
     // finding. Model VM_SOFTDIRTY (set initially, cleared by clear-refs, ORed in by pagemap), or
     // have the oracle require a clear-refs. (With a clear-refs before the write the loss is the
     // real kernel's: try_to_unmap_one drops a file PTE's soft-dirty bit.)
-    it.skip('pagemap reports A soft-dirty: no soft-dirty-missed without a clear-refs', () => {
+    it('pagemap reports A soft-dirty: no soft-dirty-missed without a clear-refs', () => {
       const r = replay(sc, 'v4.13');
       assert.deepEqual(r.violations, []);
     });
