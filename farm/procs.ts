@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Short lock and stalled-check timings, so a killed worker's job comes back within ~3 s. */
 export const FAST_LOCKS = { RACEFARM_LOCK_MS: '2000', RACEFARM_STALLED_MS: '1000' };

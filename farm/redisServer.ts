@@ -36,7 +36,7 @@ function ping(port: number): Promise<boolean> {
 }
 
 /**
- * A test-owned redis-server on a free loopback port, with append-only persistence in a temporary
+ * A private redis-server (tests, benchmarks) on a free loopback port, with append-only persistence in a temporary
  * directory, so a test can stop and restart it (data survives) without touching a shared Redis.
  */
 export class TestRedis {

@@ -184,6 +184,19 @@ describe('farm end to end (redis + coordinator + 2 workers)', function () {
     assert.match(r.out, /state\s+cancelled/);
   });
 
+  it('a worker with --concurrency 2 (worker threads) runs a campaign exactly and stops on SIGTERM', async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+    workers = [await startWorkerProc(redis.url, { concurrency: 2 })];
+    const want = localRun(50_000, 8000);
+    const started = await client.startCampaign({ scenario_name: SCENARIO, variant_preset: VARIANT, seed_start: '50000', seed_count: '8000', batch_size: 500 });
+    const last = await client.watchCampaign(started.id, () => {}, 60_000);
+    assert.equal(last?.state, 'done');
+    assert.equal(last?.schedules, 8000);
+    assert.equal(last?.steps, want.steps);
+    await workers[0].stop('SIGTERM');
+    assert.equal(workers[0].exitCode, 0, workers[0].err);
+  });
+
   it('the campaign CLI exits 2 on a bad request and names the field', async () => {
     const r = await runFarmCli(['campaign', 'start', '--scenario', SCENARIO, '--variant', 'v9.99', '--coordinator', client.address]);
     assert.equal(r.code, 2, r.err);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { Worker as ThreadWorker } from 'node:worker_threads';
+import { Worker as ThreadWorker, threadId } from 'node:worker_threads';
 import { Queue, Worker, type Job } from 'bullmq';
 import { PREFIX, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
 import { keys } from '../farm/keys.ts';
@@ -39,7 +39,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   if (n > 1) return startThreads(opts, n);
   const log = opts.log ?? (() => {});
   const timing = opts.timing ?? lockTiming();
-  const id = `${hostname()}:${process.pid}`;
+  const id = `${hostname()}:${process.pid}${threadId ? `/${threadId}` : ''}`;
   const redis = connectRedis(opts.redisUrl);
   const results = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
   const workerOpts = {
@@ -123,7 +123,11 @@ async function startThreads(opts: WorkerOptions, n: number): Promise<WorkerHandl
   const threads: ThreadWorker[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
-    const t = new ThreadWorker(new URL('./thread.ts', import.meta.url), {
+    // A worker thread does not inherit the parent's `--import tsx` loader hooks: register them in
+    // the thread, then load the TypeScript entry.
+    const entry = new URL('./thread.ts', import.meta.url).href;
+    const t = new ThreadWorker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, {
+      eval: true,
       workerData: { redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming() },
     });
     threads.push(t);
