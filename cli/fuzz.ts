@@ -19,6 +19,9 @@ export interface FuzzOptions {
   readonly workers: number;
   readonly out: string;
   readonly json: boolean;
+  readonly preemptions: number;
+  readonly maxSchedules: number;
+  readonly reduction: boolean;
 }
 
 /**
@@ -28,14 +31,16 @@ export interface FuzzOptions {
  */
 const CLI_STRATEGIES = ['random', 'pct'] as const satisfies readonly StrategyName[];
 /** Strategies of DESIGN.md §7 that the CLI knows but does not run yet. */
-const PLANNED_STRATEGIES = ['exhaustive', 'coverage'];
+const PLANNED_STRATEGIES = ['coverage'];
+const ALL = [...CLI_STRATEGIES, 'exhaustive'];
 
-function parseStrategy(name: string): StrategyName {
+function parseStrategy(name: string): StrategyName | 'exhaustive' {
   if ((CLI_STRATEGIES as readonly string[]).includes(name)) return name as StrategyName;
+  if (name === 'exhaustive') return 'exhaustive';
   if (PLANNED_STRATEGIES.includes(name)) {
-    throw new UsageError(`--strategy: "${name}" is not implemented yet (implemented: ${CLI_STRATEGIES.join(', ')})`);
+    throw new UsageError(`--strategy: "${name}" is not implemented yet (implemented: ${ALL.join(', ')})`);
   }
-  throw new UsageError(`--strategy: unknown strategy "${name}" (implemented: ${CLI_STRATEGIES.join(', ')})`);
+  throw new UsageError(`--strategy: unknown strategy "${name}" (implemented: ${ALL.join(', ')})`);
 }
 
 export interface FuzzSummary {
@@ -49,6 +54,10 @@ export interface FuzzSummary {
 /** `racefarm fuzz`: a local campaign in worker threads, no Redis (DESIGN.md §8 local mode, §9). */
 export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   const strategyName = parseStrategy(o.strategy);
+  if (strategyName === 'exhaustive') {
+    const { exhaustiveCommand } = await import('./exhaustive.ts');
+    return exhaustiveCommand(o);
+  }
   if (o.seedStart + o.seeds > Number.MAX_SAFE_INTEGER) {
     throw new UsageError(`--seed-start + --seeds must not exceed ${Number.MAX_SAFE_INTEGER}`);
   }

@@ -39,8 +39,11 @@ function buildProgram(setCode: (code: number) => void): Command {
     .description('run a local campaign in worker threads (no Redis); write each unique finding to DIR/<signature>.json')
     .requiredOption('--scenario <name|file>', 'a built-in scenario (see "racefarm scenarios") or a scenario JSON file (DESIGN.md §5)')
     .option('--variant <preset|file>', "a preset (see \"racefarm variants\") or a variant JSON file; default: the scenario's variant, else v4.13")
-    .option('--strategy <name>', 'scheduling strategy: random, pct (exhaustive and coverage: not implemented yet)', 'random')
+    .option('--strategy <name>', 'scheduling strategy: random, pct, exhaustive (coverage: not in the CLI yet)', 'random')
     .option('--depth <d>', 'PCT bug depth d (d-1 priority change points)', intParser('--depth', 1, 64), 3)
+    .option('--preemptions <k>', 'exhaustive: preemption bound K', intParser('--preemptions', 0, 20), 2)
+    .option('--max-schedules <n>', 'exhaustive: stop (incomplete) after this many executions', intParser('--max-schedules', 1), 1_000_000)
+    .option('--no-reduction', 'exhaustive: plain DFS, without the partial-order reduction')
     .option('--seeds <n>', 'number of seeds (schedules) to run', intParser('--seeds', 1), 10000)
     .option('--seed-start <s>', 'first seed', intParser('--seed-start', 0), 0)
     .addOption(
@@ -60,6 +63,9 @@ function buildProgram(setCode: (code: number) => void): Command {
       workers: number;
       out: string;
       json: boolean;
+      preemptions: number;
+      maxSchedules: number;
+      reduction: boolean;
     }) => {
       const { fuzzCommand } = await import('./fuzz.ts');
       setCode(await fuzzCommand(opts));

@@ -1,6 +1,9 @@
 import type { ScenarioJson } from './scenario/compiled.ts';
 import type { Sites } from './variants/sites.ts';
 import type { StrategySpec } from './schedule/strategy.ts';
+
+/** How a finding's schedule was found: a per-seed strategy, or the exhaustive search (depth = its preemption bound). */
+export type FindingStrategy = StrategySpec | { readonly name: 'exhaustive'; readonly depth: number; readonly kSteps: number };
 import type { OracleName, Violation } from './oracles/violation.ts';
 import { fnv1a64 } from './util/hash.ts';
 import { PRESETS } from './variants/presets.ts';
@@ -14,7 +17,7 @@ export interface Finding {
   readonly simVersion: string;
   readonly scenario: ScenarioJson;
   readonly variant: { readonly name: string; readonly sites: Sites };
-  readonly strategy: StrategySpec;
+  readonly strategy: FindingStrategy;
   readonly seed: number;
   /** Thread ids chosen at each decision point: the schedule. */
   readonly decisions: readonly number[];

@@ -6,6 +6,9 @@ import type { SimThread } from '../thread.ts';
 import type { World } from '../world.ts';
 import { Footprint, FootprintRecorder } from './footprint.ts';
 import { NOT_A_RACE, type Violation } from '../oracles/violation.ts';
+import { FINDING_FORMAT, violationSignature, type Finding } from '../finding.ts';
+import type { Variant } from '../variants/presets.ts';
+import { SIM_VERSION } from '../version.ts';
 
 export interface ExhaustiveOptions {
   /** Preemption bound K: switching away from a thread that could go on counts one. */
@@ -209,4 +212,31 @@ export function exhaustive(sc: CompiledScenario, sites: Sites, opts: ExhaustiveO
       stack.pop();
     }
   }
+}
+
+/**
+ * The finding file of an exhaustive search's first race: the schedule is its decisions (the
+ * "seed" is the index of the schedule in the search order), so `repro` replays it like any other.
+ */
+export function exhaustiveFindings(sc: CompiledScenario, variant: Variant, r: ExhaustiveResult, threadNames: readonly string[]): Finding[] {
+  const found = r.finding;
+  if (found === null) return [];
+  return found.violations
+    .filter((v) => !NOT_A_RACE.has(v.oracle))
+    .map((v) => ({
+      format: FINDING_FORMAT,
+      simVersion: SIM_VERSION,
+      scenario: sc.source,
+      variant: { name: variant.name, sites: variant.sites },
+      strategy: { name: 'exhaustive', depth: r.bound, kSteps: 0 },
+      seed: r.schedules - 1,
+      decisions: found.decisions,
+      oracle: v.oracle,
+      message: v.message,
+      step: v.step,
+      steps: found.steps,
+      signature: violationSignature(v, variant.name, variant.sites),
+      participants: v.participants,
+      threads: threadNames,
+    }));
 }
