@@ -58,6 +58,7 @@ export class Farm {
           seedStart: r.start,
           seedCount: r.count,
           maxSteps: spec.scenario.world.maxSteps,
+          coverage: spec.coverage === true,
         },
         opts: { jobId: fuzzJobId(id, r.start) },
       });

@@ -44,6 +44,8 @@ export function campaignMessage(c: CampaignView) {
     minimize_pending: c.minimizePending,
     created_at_ms: String(c.createdAtMs),
     finished_at_ms: String(c.finishedAtMs),
+    coverage: c.coverage,
+    coverage_features: c.coverageFeatures,
   };
 }
 

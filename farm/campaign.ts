@@ -18,6 +18,7 @@ export interface StartCampaignInput {
   seed_start?: string | number;
   seed_count?: string | number;
   batch_size?: number;
+  coverage?: boolean;
 }
 
 /** A validated campaign: everything a fuzz job needs, plus how the range is split. */
@@ -30,6 +31,8 @@ export interface CampaignSpec {
   readonly seedCount: number;
   readonly batchSize: number;
   readonly jobsTotal: number;
+  /** Collect coverage features per run and merge them per campaign. */
+  readonly coverage: boolean;
 }
 
 export const LIMITS = {
@@ -40,6 +43,9 @@ export const LIMITS = {
   name: 128,
   json: 1 << 20,
 };
+/** Strategies whose runs depend only on the seed, so any worker can run any seed range. */
+export const FARM_STRATEGIES = ['random', 'pct'] as const satisfies readonly StrategyName[];
+
 export const DEFAULTS = { batchSize: 1000, depth: 3, strategy: 'random' as StrategyName };
 
 function u64(v: string | number | undefined, field: string, problems: string[]): number | undefined {
@@ -134,8 +140,12 @@ export function validateCampaign(req: StartCampaignInput): CampaignSpec {
   }
 
   const strategyName = (req.strategy ?? '') === '' ? DEFAULTS.strategy : req.strategy!;
-  if (!(STRATEGIES as readonly string[]).includes(strategyName)) {
-    problems.push(`strategy: ${JSON.stringify(strategyName)} is not supported by the farm (strategies: ${STRATEGIES.join(', ')})`);
+  if (!(FARM_STRATEGIES as readonly string[]).includes(strategyName)) {
+    problems.push(
+      (STRATEGIES as readonly string[]).includes(strategyName)
+        ? `strategy: ${JSON.stringify(strategyName)} is not supported by the farm yet (its corpus would have to flow between seed ranges; farm strategies: ${FARM_STRATEGIES.join(', ')})`
+        : `strategy: ${JSON.stringify(strategyName)} is not a strategy (farm strategies: ${FARM_STRATEGIES.join(', ')})`,
+    );
   }
   const depth = req.depth === undefined || req.depth === 0 ? DEFAULTS.depth : req.depth;
   if (!Number.isInteger(depth) || depth < 1 || depth > LIMITS.depth) problems.push(`depth: must be 1 to ${LIMITS.depth}`);
@@ -163,7 +173,7 @@ export function validateCampaign(req: StartCampaignInput): CampaignSpec {
     throw new InputError('invalid campaign', problems.length > 0 ? problems : ['(top level): invalid']);
   }
   const strategy: StrategySpec = { name: strategyName as StrategyName, depth, kSteps: estimateSteps(sc, variant.sites) };
-  return { name, scenario: sc.source, variant, strategy, seedStart, seedCount, batchSize, jobsTotal };
+  return { name, scenario: sc.source, variant, strategy, seedStart, seedCount, batchSize, jobsTotal, coverage: req.coverage === true };
 }
 
 /** The seed ranges [start, start + count) of a campaign's fuzz jobs, in order. */

@@ -4,10 +4,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import * as grpc from '@grpc/grpc-js';
 import { catalogEntry } from '../sim/scenario/catalog.ts';
 import { PRESETS } from '../sim/variants/presets.ts';
-import { STRATEGIES } from '../sim/schedule/strategy.ts';
 import { coordinatorAddress, grpcAddress, redactUrl, redisUrl, token } from './config.ts';
 import { FarmClient, isGrpcError, type CampaignEvent } from './client.ts';
-import type { StartCampaignInput } from './campaign.ts';
+import { FARM_STRATEGIES, type StartCampaignInput } from './campaign.ts';
 import type { CampaignView, FindingSummary } from './store.ts';
 import { startCoordinator } from '../coordinator/main.ts';
 import { startWorker } from '../worker/main.ts';
@@ -42,15 +41,19 @@ function onShutdown(close: () => Promise<void>, what: string): void {
   process.on('SIGINT', () => handler('SIGINT'));
 }
 
+let setExitCode = (code: number) => {
+  process.exitCode = code;
+};
+
 /** Reports a client error: bad input → exit 2, anything else → exit 1. */
 function fail(e: unknown): void {
   if (isGrpcError(e)) {
     const bad = e.code === grpc.status.INVALID_ARGUMENT;
     process.stderr.write(`racefarm: ${grpc.status[e.code]}: ${e.details}\n`);
-    process.exitCode = bad ? 2 : 1;
+    setExitCode(bad ? 2 : 1);
   } else {
     process.stderr.write(`racefarm: ${(e as Error).message}\n`);
-    process.exitCode = (e as { code?: string }).code === 'EINPUT' ? 2 : 1;
+    setExitCode((e as { code?: string }).code === 'EINPUT' ? 2 : 1);
   }
 }
 
@@ -79,7 +82,7 @@ async function withFarm<T>(flags: ClientFlags, fn: (c: FarmClient) => Promise<T>
 
 function progressLine(c: CampaignView): string {
   const oracles = Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `${c.id} ${c.state}: ${c.jobsDone}/${c.jobsTotal} jobs, ${c.schedules} schedules, ${c.steps} steps, ${c.uniqueSignatures} signatures${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}${oracles ? `, ${oracles}` : ''}`;
+  return `${c.id} ${c.state}: ${c.jobsDone}/${c.jobsTotal} jobs, ${c.schedules} schedules, ${c.steps} steps, ${c.uniqueSignatures} signatures${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}${c.coverage ? `, ${c.coverageFeatures} coverage features` : ''}${oracles ? `, ${oracles}` : ''}`;
 }
 
 function findingLine(f: FindingSummary): string {
@@ -99,6 +102,7 @@ function statusText(c: CampaignView): string {
     `steps      ${c.steps}`,
     `oracles    ${Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ') || '-'}`,
     `signatures ${c.uniqueSignatures}${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}`,
+    `coverage   ${c.coverage ? `${c.coverageFeatures} features` : 'not collected'}`,
   ].join('\n');
 }
 
@@ -111,11 +115,22 @@ async function follow(c: FarmClient, id: string, json: boolean): Promise<void> {
   if (!last) throw new Error(`campaign ${id}: the stream ended without progress`);
 }
 
+export interface FarmCommandOptions {
+  /**
+   * How a command reports its exit status (a CLI that sets process.exitCode after parsing passes
+   * its own setter); default: process.exitCode. 0 ok, 1 failure (coordinator unreachable, not
+   * found…), 2 bad input (INVALID_ARGUMENT, unreadable file).
+   */
+  readonly setExitCode?: (code: number) => void;
+}
+
 /**
  * The farm's commands (DESIGN.md §9): `coordinator`, `worker`, and the client
- * `campaign start|status|watch|cancel|findings|list`.
+ * `campaign start|status|watch|cancel|findings|list`. `coordinator` and `worker` keep running
+ * after their action returns, until SIGTERM / SIGINT.
  */
-export function addFarmCommands(program: Command): void {
+export function addFarmCommands(program: Command, opts: FarmCommandOptions = {}): void {
+  if (opts.setExitCode) setExitCode = opts.setExitCode;
   program
     .command('coordinator')
     .description('run the farm coordinator: gRPC service + result consumer over Redis')
@@ -163,16 +178,17 @@ export function addFarmCommands(program: Command): void {
       .description('start a campaign; prints its id (or the campaign as JSON with --json)')
       .requiredOption('--scenario <name|file>', 'built-in scenario or scenario JSON file')
       .option('--variant <preset|file>', 'variant preset or variant JSON file (default: the scenario\'s)')
-      .addOption(new Option('--strategy <name>', 'schedule strategy').choices([...STRATEGIES]).default('random'))
+      .addOption(new Option('--strategy <name>', 'schedule strategy').choices([...FARM_STRATEGIES]).default('random'))
       .option('--depth <d>', 'PCT depth', intArg('--depth', 1), 3)
       .option('--seeds <n>', 'number of seeds', intArg('--seeds', 1), 10000)
       .option('--seed-start <s>', 'first seed', intArg('--seed-start', 0), 0)
       .option('--batch <n>', 'seeds per fuzz job', intArg('--batch', 1), 1000)
+      .option('--coverage', 'collect coverage features and merge them per campaign (slower runs)')
       .option('--name <label>', 'a label')
       .option('--watch', 'follow progress until the campaign ends')
       .option('--json', 'print JSON'),
   ).action(
-    async (o: ClientFlags & { scenario: string; variant?: string; strategy: string; depth: number; seeds: number; seedStart: number; batch: number; name?: string; watch?: boolean }) => {
+    async (o: ClientFlags & { scenario: string; variant?: string; strategy: string; depth: number; seeds: number; seedStart: number; batch: number; coverage?: boolean; name?: string; watch?: boolean }) => {
       const req: StartCampaignInput = {
         name: o.name ?? '',
         strategy: o.strategy,
@@ -180,6 +196,7 @@ export function addFarmCommands(program: Command): void {
         seed_start: String(o.seedStart),
         seed_count: String(o.seeds),
         batch_size: o.batch,
+        coverage: o.coverage === true,
       };
       try {
         if (catalogEntry(o.scenario) || !existsSync(o.scenario)) req.scenario_name = o.scenario;

@@ -48,6 +48,8 @@ export function campaignFromMessage(m: any): CampaignView {
     minimizePending: n(m.minimize_pending),
     createdAtMs: n(m.created_at_ms),
     finishedAtMs: n(m.finished_at_ms),
+    coverage: m.coverage === true,
+    coverageFeatures: n(m.coverage_features),
   };
 }
 

@@ -21,6 +21,8 @@ export interface FuzzJobData {
   readonly seedStart: number;
   readonly seedCount: number;
   readonly maxSteps: number;
+  /** Collect coverage features. */
+  readonly coverage: boolean;
 }
 
 export interface MinimizeJobData {
@@ -37,6 +39,8 @@ export interface FuzzResult {
   readonly steps: number;
   readonly byOracle: Partial<Record<OracleName, number>>;
   readonly findings: Finding[];
+  /** Coverage feature ids reached in this range (when the campaign collects coverage). */
+  readonly coverage: string[];
   readonly worker: string;
   readonly elapsedMs: number;
 }

@@ -11,6 +11,7 @@ import { PREFIX } from './config.ts';
  *   racefarm:campaign:<id>:sigs             HASH  signature → lowest seed in this campaign
  *   racefarm:campaign:<id>:found            HASH  signature → finding JSON at that seed
  *   racefarm:campaign:<id>:minpending       SET   signatures waiting for their minimize job
+ *   racefarm:campaign:<id>:coverage         SET   coverage feature ids reached (when collected)
  *   racefarm:findings                       ZSET  signature → first seen (ms)
  *   racefarm:finding:<sig>                  HASH  raw, minimized, trace, status, oracle, campaign, seed…
  *   racefarm:finding:<sig>:campaigns        SET   campaigns that found it
@@ -23,6 +24,7 @@ export const keys = {
   sigs: (id: string) => `${PREFIX}:campaign:${id}:sigs`,
   found: (id: string) => `${PREFIX}:campaign:${id}:found`,
   minpending: (id: string) => `${PREFIX}:campaign:${id}:minpending`,
+  coverage: (id: string) => `${PREFIX}:campaign:${id}:coverage`,
   findings: `${PREFIX}:findings`,
   finding: (sig: string) => `${PREFIX}:finding:${sig}`,
   findingCampaigns: (sig: string) => `${PREFIX}:finding:${sig}:campaigns`,

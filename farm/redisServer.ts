@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -16,10 +17,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** One PING over a raw socket: true when Redis answers +PONG. */
-function ping(port: number): Promise<boolean> {
+/** One PING over a raw socket: true when Redis answers (+PONG, or -NOAUTH when it wants a password). */
+function ping(port: number, ca?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port });
+    const sock: Socket = ca
+      ? tlsConnect({ host: '127.0.0.1', port, ca, servername: 'localhost' })
+      : createConnection({ host: '127.0.0.1', port });
     let buf = '';
     const done = (ok: boolean) => {
       sock.destroy();
@@ -27,10 +30,10 @@ function ping(port: number): Promise<boolean> {
     };
     sock.setTimeout(500, () => done(false));
     sock.on('error', () => done(false));
-    sock.on('connect', () => sock.write('PING\r\n'));
+    sock.on(ca ? 'secureConnect' : 'connect', () => sock.write('PING\r\n'));
     sock.on('data', (d) => {
       buf += d.toString();
-      if (buf.includes('\r\n')) done(buf.startsWith('+PONG'));
+      if (buf.includes('\r\n')) done(buf.startsWith('+PONG') || buf.startsWith('-NOAUTH'));
     });
   });
 }
@@ -39,21 +42,31 @@ function ping(port: number): Promise<boolean> {
  * A private redis-server (tests, benchmarks) on a free loopback port, with append-only persistence in a temporary
  * directory, so a test can stop and restart it (data survives) without touching a shared Redis.
  */
+export interface TestRedisOptions {
+  /** requirepass */
+  readonly password?: string;
+  /** Serve TLS only (PEM file paths); clients must trust `ca` (e.g. NODE_EXTRA_CA_CERTS). */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+}
+
 export class TestRedis {
   private proc: ChildProcess | null = null;
   private constructor(
     readonly port: number,
     readonly dir: string,
+    readonly opts: TestRedisOptions,
   ) {}
 
-  static async start(): Promise<TestRedis> {
-    const r = new TestRedis(await freePort(), mkdtempSync(join(tmpdir(), 'racefarm-redis-')));
+  static async start(opts: TestRedisOptions = {}): Promise<TestRedis> {
+    const r = new TestRedis(await freePort(), mkdtempSync(join(tmpdir(), 'racefarm-redis-')), opts);
     await r.up();
     return r;
   }
 
+  /** redis://127.0.0.1:PORT, or rediss://:PASSWORD@… as configured. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const auth = this.opts.password ? `:${encodeURIComponent(this.opts.password)}@` : '';
+    return `${this.opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${this.port}`;
   }
 
   get running(): boolean {
@@ -61,11 +74,15 @@ export class TestRedis {
   }
 
   private async up(): Promise<void> {
-    const p = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
-    );
+    const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--dir', this.dir];
+    const { tls, password } = this.opts;
+    if (tls) {
+      args.push('--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key);
+      args.push('--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no');
+    } else args.push('--port', String(this.port));
+    if (password) args.push('--requirepass', password);
+    const p = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const ca = tls ? readFileSync(tls.ca, 'utf8') : undefined;
     this.proc = p;
     let exited = false;
     p.once('exit', () => {
@@ -73,7 +90,7 @@ export class TestRedis {
       if (this.proc === p) this.proc = null;
     });
     const until = Date.now() + 10_000;
-    while (!(await ping(this.port))) {
+    while (!(await ping(this.port, ca))) {
       if (exited) throw new Error(`redis-server on port ${this.port} exited at start`);
       if (Date.now() > until) throw new Error(`redis-server on port ${this.port} did not answer`);
       await new Promise((r) => setTimeout(r, 50));

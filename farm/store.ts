@@ -28,6 +28,8 @@ export interface CampaignView {
   minimizePending: number;
   createdAtMs: number;
   finishedAtMs: number;
+  coverage: boolean;
+  coverageFeatures: number;
 }
 
 export type FindingStatus = 'new' | 'queued' | 'minimized' | 'failed';
@@ -184,6 +186,7 @@ export class FarmStore {
         seedCount: spec.seedCount,
         batchSize: spec.batchSize,
         jobsTotal: spec.jobsTotal,
+        coverage: spec.coverage ? 1 : 0,
         jobsDone: 0,
         schedules: 0,
         steps: 0,
@@ -211,13 +214,14 @@ export class FarmStore {
   }
 
   async getCampaign(id: string): Promise<CampaignView | null> {
-    const [[, h], [, oracles], [, nsigs], [, pending]] = (await this.redis
+    const [[, h], [, oracles], [, nsigs], [, pending], [, nfeatures]] = (await this.redis
       .multi()
       .hgetall(keys.campaign(id))
       .hgetall(keys.oracles(id))
       .hlen(keys.sigs(id))
       .scard(keys.minpending(id))
-      .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, Record<string, string>], [null, number], [null, number]];
+      .scard(keys.coverage(id))
+      .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, Record<string, string>], [null, number], [null, number], [null, number]];
     if (!h || !h.id) return null;
     return {
       id: h.id,
@@ -239,6 +243,8 @@ export class FarmStore {
       minimizePending: pending,
       createdAtMs: num(h.createdAt),
       finishedAtMs: num(h.finishedAt),
+      coverage: h.coverage === '1',
+      coverageFeatures: nfeatures,
     };
   }
 
@@ -270,6 +276,8 @@ export class FarmStore {
 
   async recordFuzz(r: FuzzResult): Promise<{ recorded: boolean; jobsDone: number; newSignatures: string[]; missing: boolean }> {
     const id = r.campaign;
+    // A set union is idempotent, so coverage needs no guard (and goes first: a retry redoes it).
+    for (let i = 0; i < r.coverage.length; i += 1000) await this.redis.sadd(keys.coverage(id), ...r.coverage.slice(i, i + 1000));
     const ks = [keys.campaign(id), keys.ranges(id), keys.oracles(id), keys.sigs(id), keys.found(id), keys.minpending(id), keys.findings];
     const args: (string | number)[] = [r.seedStart, r.schedules, r.steps];
     const ors = Object.entries(r.byOracle);

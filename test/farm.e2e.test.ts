@@ -153,6 +153,7 @@ describe('farm end to end (redis + coordinator + 2 workers)', function () {
     await expectInvalid(client.startCampaign({ ...ok, variant_preset: 'v9.99' }), 'variant_preset');
     await expectInvalid(client.startCampaign({ ...ok, variant_preset: '', variant_json: '{"sites":{"cow.clearPte":"sometimes"}}' }), 'variant_json.sites.cow.clearPte');
     await expectInvalid(client.startCampaign({ ...ok, strategy: 'exhaustive' }), 'strategy');
+    await expectInvalid(client.startCampaign({ ...ok, strategy: 'coverage' }), 'strategy');
     await expectInvalid(client.startCampaign({ ...ok, depth: 99 }), 'depth');
     await expectInvalid(client.startCampaign({ ...ok, seed_count: '0' }), 'seed_count');
     await expectInvalid(client.startCampaign({ ...ok, seed_count: '18446744073709551615' }), 'seed_count');
@@ -165,6 +166,21 @@ describe('farm end to end (redis + coordinator + 2 workers)', function () {
     assert.deepEqual([await fuzzQueue.getJobCounts(), await minimizeQueue.getJobCounts()], countsBefore);
     assert.equal(await conn.zcard(keys.campaigns), campaignsBefore);
     await assert.rejects(client.getCampaign('nosuchcampaign'), (e: any) => e.code === grpc.status.NOT_FOUND);
+  });
+
+  it('merges coverage features per campaign: the union over jobs equals the local run\'s', async () => {
+    const sc = compileScenario(catalogEntry(SCENARIO)!.scenario);
+    const v = resolvePreset(VARIANT);
+    const want = runSeeds(sc, v, { name: 'random', depth: 3, kSteps: estimateSteps(sc, v.sites) }, 0, 3000, undefined, { coverage: true });
+    const started = await client.startCampaign({ scenario_name: SCENARIO, variant_preset: VARIANT, seed_count: '3000', batch_size: 500, coverage: true });
+    const last = await client.watchCampaign(started.id, () => {}, 60_000);
+    assert.equal(last?.state, 'done');
+    assert.equal(last?.coverage, true);
+    assert.ok((want.coverage?.length ?? 0) > 0);
+    assert.equal(last?.coverageFeatures, want.coverage?.length);
+    assert.equal(last?.steps, want.steps);
+    assert.equal(await conn.scard(keys.coverage(started.id)), want.coverage?.length);
+    assert.deepEqual((await conn.smembers(keys.coverage(started.id))).sort(), want.coverage);
   });
 
   it('cancel removes the waiting jobs and stops the campaign', async () => {

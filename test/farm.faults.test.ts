@@ -154,7 +154,10 @@ describe('farm fault tolerance (kill -9 worker, coordinator restart, redis resta
   it('redis restarted mid-campaign (append-only persistence): processes reconnect and finish, totals exact', async () => {
     const id = await start();
     await midCampaign(id);
-    await redis.restart(1000);
+    await redis.stop();
+    await until(async () => (await client.healthCheck()) === 'NOT_SERVING', 5000, 'health NOT_SERVING while Redis is down', 50);
+    await new Promise((r) => setTimeout(r, 1000));
+    await redis.restart();
     const done = await finish(id);
     assertExact(done);
     await assertFindings(id);

@@ -68,6 +68,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
         steps: b.steps,
         byOracle: b.byOracle,
         findings: b.findings,
+        coverage: b.coverage ?? [],
         worker: id,
         elapsedMs: performance.now() - t0,
       };
