@@ -38,7 +38,8 @@ export interface CampaignSpec {
 export const LIMITS = {
   seedCount: 1e12,
   batchSize: 1_000_000,
-  jobs: 1_000_000,
+  // Each waiting fuzz job carries the scenario (~2 KB): cap a campaign's queue footprint.
+  jobs: 100_000,
   depth: 20,
   name: 128,
   json: 1 << 20,

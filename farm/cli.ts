@@ -106,13 +106,29 @@ function statusText(c: CampaignView): string {
   ].join('\n');
 }
 
+/** Streams a campaign's events to stdout; rides out a coordinator restart (UNAVAILABLE) for a minute. */
 async function follow(c: FarmClient, id: string, json: boolean): Promise<void> {
-  const last = await c.watchCampaign(id, (e: CampaignEvent) => {
+  const onEvent = (e: CampaignEvent) => {
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
     else if ('progress' in e) process.stdout.write(`${progressLine(e.progress)}\n`);
     else process.stdout.write(`${findingLine(e.finding)}\n`);
-  });
-  if (!last) throw new Error(`campaign ${id}: the stream ended without progress`);
+  };
+  let unavailableSince = 0;
+  for (;;) {
+    try {
+      const last = await c.watchCampaign(id, (e) => {
+        unavailableSince = 0;
+        onEvent(e);
+      });
+      if (!last) throw new Error(`campaign ${id}: the stream ended without progress`);
+      if (last.state === 'done' || last.state === 'cancelled') return;
+    } catch (e) {
+      if (!isGrpcError(e) || e.code !== grpc.status.UNAVAILABLE) throw e;
+      unavailableSince ||= Date.now();
+      if (Date.now() - unavailableSince > 60_000) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
 }
 
 export interface FarmCommandOptions {

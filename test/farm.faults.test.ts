@@ -12,7 +12,7 @@ import { PREFIX, connectRedis } from '../farm/config.ts';
 import { QUEUES, fuzzJobId } from '../farm/jobs.ts';
 import type { CampaignView } from '../farm/store.ts';
 import { TestRedis } from './helpers/redis.ts';
-import { startCoordinatorProc, startWorkerProc, until, type FarmProc } from './helpers/farm.ts';
+import { farmProcess, startCoordinatorProc, startWorkerProc, until, type FarmProc } from './helpers/farm.ts';
 
 const SCENARIO = 'cow-two-pages';
 const VARIANT = 'range-end-only';
@@ -28,6 +28,7 @@ describe('farm fault tolerance (kill -9 worker, coordinator restart, redis resta
   let coordinator: FarmProc;
   let coordinatorAddress = '';
   let workers: FarmProc[] = [];
+  const others: FarmProc[] = [];
   let client: FarmClient;
   let conn: Redis;
   let fuzzQueue: Queue;
@@ -58,7 +59,7 @@ describe('farm fault tolerance (kill -9 worker, coordinator restart, redis resta
     client?.close();
     await fuzzQueue?.close();
     await conn?.quit().catch(() => conn.disconnect());
-    await Promise.all([...workers, coordinator].filter(Boolean).map((p) => p.stop()));
+    await Promise.all([...workers, ...others, coordinator].filter(Boolean).map((p) => p.stop()));
     await redis?.destroy();
   });
 
@@ -138,6 +139,9 @@ describe('farm fault tolerance (kill -9 worker, coordinator restart, redis resta
 
   it('restart of the coordinator (kill -9) mid-campaign: the new one carries on, totals stay exact', async () => {
     const id = await start();
+    // A `campaign watch` client follows the campaign across the restart.
+    const watcher = farmProcess(['campaign', 'watch', id, '--coordinator', coordinatorAddress]);
+    others.push(watcher);
     await midCampaign(id);
     await coordinator.stop('SIGKILL');
     client.close();
@@ -149,6 +153,9 @@ describe('farm fault tolerance (kill -9 worker, coordinator restart, redis resta
     const done = await finish(id);
     assertExact(done);
     await assertFindings(id);
+    await watcher.wait();
+    assert.equal(watcher.exitCode, 0, watcher.err);
+    assert.match(watcher.out, new RegExp(`${id} done: ${JOBS}/${JOBS} jobs, ${SEEDS} schedules, ${local.steps} steps`));
   });
 
   it('redis restarted mid-campaign (append-only persistence): processes reconnect and finish, totals exact', async () => {
