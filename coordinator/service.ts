@@ -46,6 +46,7 @@ export function campaignMessage(c: CampaignView) {
     finished_at_ms: String(c.finishedAtMs),
     coverage: c.coverage,
     coverage_features: c.coverageFeatures,
+    compute_ms: String(c.computeMs),
   };
 }
 

@@ -27,8 +27,16 @@ export interface FarmBenchRun {
   readonly schedulesPerSec: number;
   /** Farm rate ÷ (workers × local rate). */
   readonly efficiency: number;
-  /** 1 − efficiency, in percent: the cost of the queue per worker. */
+  /** 1 − efficiency, in percent: everything the farm costs per worker against the local run. */
   readonly overheadPct: number;
+  /** Worker time running seeds (sum over jobs, ms). */
+  readonly computeMs: number;
+  /**
+   * 1 − computeMs ÷ (workers × elapsedMs), in percent: the share of the workers' wall time not
+   * spent simulating (queue round trips, recording, waiting): the queue's own overhead, apart
+   * from any difference in simulator speed between the worker processes and this one.
+   */
+  readonly queueOverheadPct: number;
   /** The farm's totals equal the local run's (schedules and steps). */
   readonly exact: boolean;
 }
@@ -95,9 +103,18 @@ export async function measureFarmThroughput(opts: FarmBenchOptions = {}): Promis
         const { ms, done } = await campaign(0, seeds);
         const rate = (seeds / ms) * 1000;
         const efficiency = rate / (n * localRate);
-        const run = { workers: n, elapsedMs: ms, schedulesPerSec: rate, efficiency, overheadPct: (1 - efficiency) * 100, exact: done.schedules === seeds && done.steps === localRun.steps };
+        const run = {
+          workers: n,
+          elapsedMs: ms,
+          schedulesPerSec: rate,
+          efficiency,
+          overheadPct: (1 - efficiency) * 100,
+          computeMs: done.computeMs,
+          queueOverheadPct: (1 - done.computeMs / (n * ms)) * 100,
+          exact: done.schedules === seeds && done.steps === localRun.steps,
+        };
         runs.push(run);
-        log(`farm, ${n} worker${n > 1 ? 's' : ''}: ${seeds} schedules in ${ms} ms = ${rate.toFixed(0)}/s (${(efficiency * 100).toFixed(1)}% of ${n} × local)`);
+        log(`farm, ${n} worker${n > 1 ? 's' : ''}: ${seeds} schedules in ${ms} ms = ${rate.toFixed(0)}/s (${(efficiency * 100).toFixed(1)}% of ${n} × local); workers simulating ${(100 - run.queueOverheadPct).toFixed(1)}% of the time`);
       } finally {
         await Promise.all(workers.map((w) => w.stop()));
       }

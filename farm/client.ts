@@ -50,6 +50,7 @@ export function campaignFromMessage(m: any): CampaignView {
     finishedAtMs: n(m.finished_at_ms),
     coverage: m.coverage === true,
     coverageFeatures: n(m.coverage_features),
+    computeMs: n(m.compute_ms),
   };
 }
 

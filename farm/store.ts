@@ -30,6 +30,8 @@ export interface CampaignView {
   finishedAtMs: number;
   coverage: boolean;
   coverageFeatures: number;
+  /** Worker time spent running the recorded ranges (ms). */
+  computeMs: number;
 }
 
 export type FindingStatus = 'new' | 'queued' | 'minimized' | 'failed';
@@ -61,7 +63,7 @@ export interface FindingRecord {
  *
  * KEYS: campaign, ranges, oracles, sigs, found, minpending, findings, then per finding its hash and
  * its campaigns set. ARGV: seedStart, schedules, steps, nOracles, (oracle, runs)…, nFindings,
- * (sig, seed, oracle, json)…, now, campaignId.
+ * (sig, seed, oracle, json)…, now, campaignId, computeMs.
  */
 const RECORD_FUZZ = `
 local camp = KEYS[1]
@@ -78,6 +80,7 @@ local cid = ARGV[fStart + 4 * nF + 1]
 if added == 1 then
   redis.call('HINCRBY', camp, 'schedules', ARGV[2])
   redis.call('HINCRBY', camp, 'steps', ARGV[3])
+  redis.call('HINCRBY', camp, 'computeMs', ARGV[fStart + 4 * nF + 2])
   for k = 0, nOr - 1 do
     redis.call('HINCRBY', KEYS[3], ARGV[orStart + 2 * k], ARGV[orStart + 2 * k + 1])
   end
@@ -245,6 +248,7 @@ export class FarmStore {
       finishedAtMs: num(h.finishedAt),
       coverage: h.coverage === '1',
       coverageFeatures: nfeatures,
+      computeMs: num(h.computeMs),
     };
   }
 
@@ -288,7 +292,7 @@ export class FarmStore {
       ks.push(keys.finding(f.signature), keys.findingCampaigns(f.signature));
       args.push(f.signature, f.seed, f.oracle, JSON.stringify(f));
     }
-    args.push(Date.now(), id);
+    args.push(Date.now(), id, Math.round(r.elapsedMs));
     const out = (await this.redis.eval(RECORD_FUZZ, ks.length, ...ks, ...args.map(String))) as (number | string)[];
     if (out[0] === -1) return { recorded: false, jobsDone: 0, newSignatures: [], missing: true };
     return { recorded: out[0] === 1, jobsDone: Number(out[1]), newSignatures: out.slice(2).map(String), missing: false };

@@ -5,8 +5,11 @@ import { emptyBatch, mergeBatches, runSeeds, type BatchResult } from '../sim/fuz
 import { newCoverageCampaign, runCoverageCampaign } from '../sim/coverage/campaign.ts';
 import type { FuzzJobData } from '../farm/jobs.ts';
 
-/** Seeds run between two yields to the event loop (which keeps job locks renewed). */
-const CHUNK = 128;
+/**
+ * Seeds run between two yields to the event loop (which keeps the job's lock renewed and lets a
+ * shutdown signal in): sized to take about CHUNK_MS, whatever a run of the scenario costs.
+ */
+const CHUNK_MS = 50;
 
 const compiled = new Map<string, { sc: CompiledScenario; variant: Variant }>();
 
@@ -32,10 +35,15 @@ export async function runFuzzRange(data: FuzzJobData): Promise<BatchResult> {
   const end = data.seedStart + data.seedCount;
   // With coverage, one coverage state spans the job's chunks, as one runSeeds call would keep it.
   const cov = data.coverage ? newCoverageCampaign() : null;
-  for (let s = data.seedStart; s < end; s += CHUNK) {
-    const n = Math.min(CHUNK, end - s);
+  let chunk = 32;
+  for (let s = data.seedStart; s < end; ) {
+    const n = Math.min(chunk, end - s);
+    const t0 = performance.now();
     mergeBatches(out, cov ? runCoverageCampaign(sc, variant, data.strategy, s, n, cov) : runSeeds(sc, variant, data.strategy, s, n));
-    if (s + CHUNK < end) await new Promise<void>((r) => setImmediate(r));
+    const ms = performance.now() - t0;
+    chunk = Math.max(1, Math.min(100_000, Math.round(ms > 0 ? (n * CHUNK_MS) / ms : n * 4), n * 4));
+    s += n;
+    if (s < end) await new Promise<void>((r) => setImmediate(r));
   }
   return out;
 }
