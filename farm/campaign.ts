@@ -5,6 +5,9 @@ import type { CompiledScenario, ScenarioJson } from '../sim/scenario/compiled.ts
 import { parseVariantJson, resolvePreset } from '../sim/variants/resolve.ts';
 import type { Sites } from '../sim/variants/sites.ts';
 import { STRATEGIES, estimateSteps, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
+import { FARM_STRATEGIES } from './strategies.ts';
+
+export { FARM_STRATEGIES };
 
 /** A StartCampaign request as proto-loader gives it (keepCase, uint64 as decimal strings). */
 export interface StartCampaignInput {
@@ -44,9 +47,6 @@ export const LIMITS = {
   name: 128,
   json: 1 << 20,
 };
-/** Strategies whose runs depend only on the seed, so any worker can run any seed range. */
-export const FARM_STRATEGIES = ['random', 'pct'] as const satisfies readonly StrategyName[];
-
 export const DEFAULTS = { batchSize: 1000, depth: 3, strategy: 'random' as StrategyName };
 
 function u64(v: string | number | undefined, field: string, problems: string[]): number | undefined {

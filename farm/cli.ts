@@ -1,15 +1,26 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import * as grpc from '@grpc/grpc-js';
-import { catalogEntry } from '../sim/scenario/catalog.ts';
-import { PRESETS } from '../sim/variants/presets.ts';
-import { coordinatorAddress, grpcAddress, redactUrl, redisUrl, token } from './config.ts';
-import { FarmClient, isGrpcError, type CampaignEvent } from './client.ts';
-import { FARM_STRATEGIES, type StartCampaignInput } from './campaign.ts';
+import type { FarmClient, CampaignEvent } from './client.ts';
+import type { StartCampaignInput } from './campaign.ts';
 import type { CampaignView, FindingSummary } from './store.ts';
-import { startCoordinator } from '../coordinator/main.ts';
-import { startWorker } from '../worker/main.ts';
+import { FARM_STRATEGIES } from './strategies.ts';
+
+// The heavy modules (gRPC, BullMQ, ioredis, the simulator) load when a command runs, so that
+// `racefarm --help` or a usage error stays fast.
+const config = () => import('./config.ts');
+
+/** gRPC status codes used here (@grpc/grpc-js `status`). */
+const INVALID_ARGUMENT = 3;
+const UNAVAILABLE = 14;
+const STATUS_NAMES: Record<number, string> = {
+  1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED',
+  8: 'RESOURCE_EXHAUSTED', 9: 'FAILED_PRECONDITION', 12: 'UNIMPLEMENTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 16: 'UNAUTHENTICATED',
+};
+
+function isGrpcError(e: unknown): e is { code: number; details: string } {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof (e as { code: unknown }).code === 'number' && 'details' in e;
+}
 
 function intArg(what: string, min: number) {
   return (v: string): number => {
@@ -48,8 +59,8 @@ let setExitCode = (code: number) => {
 /** Reports a client error: bad input → exit 2, anything else → exit 1. */
 function fail(e: unknown): void {
   if (isGrpcError(e)) {
-    const bad = e.code === grpc.status.INVALID_ARGUMENT;
-    process.stderr.write(`racefarm: ${grpc.status[e.code]}: ${e.details}\n`);
+    const bad = e.code === INVALID_ARGUMENT;
+    process.stderr.write(`racefarm: ${STATUS_NAMES[e.code] ?? `status ${e.code}`}: ${e.details}\n`);
     setExitCode(bad ? 2 : 1);
   } else {
     process.stderr.write(`racefarm: ${(e as Error).message}\n`);
@@ -70,6 +81,7 @@ function withClient(cmd: Command): Command {
 }
 
 async function withFarm<T>(flags: ClientFlags, fn: (c: FarmClient) => Promise<T>): Promise<void> {
+  const [{ FarmClient }, { coordinatorAddress, token }] = await Promise.all([import('./client.ts'), config()]);
   const c = new FarmClient(coordinatorAddress(flags.coordinator), { token: token(flags.token) });
   try {
     await fn(c);
@@ -123,7 +135,7 @@ async function follow(c: FarmClient, id: string, json: boolean): Promise<void> {
       if (!last) throw new Error(`campaign ${id}: the stream ended without progress`);
       if (last.state === 'done' || last.state === 'cancelled') return;
     } catch (e) {
-      if (!isGrpcError(e) || e.code !== grpc.status.UNAVAILABLE) throw e;
+      if (!isGrpcError(e) || e.code !== UNAVAILABLE) throw e;
       unavailableSince ||= Date.now();
       if (Date.now() - unavailableSince > 60_000) throw e;
       await new Promise((r) => setTimeout(r, 1000));
@@ -155,6 +167,8 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
     .option('--token <token>', 'require "authorization: Bearer <token>" on every call (env RACEFARM_TOKEN)')
     // TODO(issue 6): --metrics HOST:PORT (Prometheus /metrics).
     .action(async (o: { grpc?: string; redis?: string; token?: string }) => {
+      const { grpcAddress, redactUrl, redisUrl, token } = await config();
+      const { startCoordinator } = await import('../coordinator/main.ts');
       const url = redisUrl(o.redis);
       try {
         const h = await startCoordinator({ redisUrl: url, grpc: grpcAddress(o.grpc), token: token(o.token), log });
@@ -174,6 +188,8 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
     .option('--concurrency <n>', 'jobs in parallel (worker threads)', intArg('--concurrency', 1), 1)
     // TODO(issue 6): --metrics HOST:PORT (Prometheus /metrics).
     .action(async (o: { redis?: string; concurrency: number }) => {
+      const { redactUrl, redisUrl } = await config();
+      const { startWorker } = await import('../worker/main.ts');
       const url = redisUrl(o.redis);
       try {
         const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, log });
@@ -214,6 +230,7 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
         batch_size: o.batch,
         coverage: o.coverage === true,
       };
+      const [{ catalogEntry }, { PRESETS }] = await Promise.all([import('../sim/scenario/catalog.ts'), import('../sim/variants/presets.ts')]);
       try {
         if (catalogEntry(o.scenario) || !existsSync(o.scenario)) req.scenario_name = o.scenario;
         else req.scenario_json = readFileSync(o.scenario, 'utf8');
