@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import { estimateSteps, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
 import { isRace, type BatchResult } from '../sim/fuzz.ts';
 import type { Finding } from '../sim/finding.ts';
+import { shrinkFinding } from '../sim/shrink/shrink.ts';
 import { loadScenario, loadVariant } from './inputs.ts';
 import { CHUNK_SEEDS, runLocalCampaign, type CampaignProgress } from './campaign.ts';
 import { UsageError } from './errors.ts';
@@ -112,7 +113,10 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   }
   const elapsedMs = performance.now() - t0;
 
-  const written = result.findings.map((f) => ({ f, file: writeFinding(o.out, f) }));
+  // Each new signature is shrunk before it is written (DESIGN.md §9): the file holds the smallest
+  // interleaving that still fires the same oracle with the same signature.
+  const shrunk = result.findings.map((f) => shrinkForFile(f));
+  const written = shrunk.map((f) => ({ f, file: writeFinding(o.out, f) }));
   const summary: FuzzSummary = {
     schedules: result.schedules,
     steps: result.steps,
@@ -124,6 +128,15 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else process.stdout.write(humanSummary(result, summary, written.map((w) => w.f)));
   return 0;
+}
+
+function shrinkForFile(f: Finding): Finding {
+  if (!isRace(f.oracle)) return f;
+  try {
+    return shrinkFinding(f, { maxRuns: 4000 }).finding;
+  } catch {
+    return f; // it did not replay by itself (cannot happen for a deterministic run): keep the raw one
+  }
 }
 
 function writeFinding(dir: string, f: Finding): string {

@@ -1,4 +1,6 @@
+import { writeFileSync } from 'node:fs';
 import { checkFindingShape, replayFinding } from '../sim/replay.ts';
+import { renderFindingHtml } from '../sim/trace/html.ts';
 import type { Finding } from '../sim/finding.ts';
 import { renderTable } from '../sim/trace/table.ts';
 import { InputError } from '../sim/scenario/errors.ts';
@@ -45,7 +47,6 @@ export interface ReproOptions {
  * simulator version differs), 2 when the file cannot be read or is not a finding.
  */
 export function reproCommand(file: string, o: ReproOptions): number {
-  if (o.html !== undefined) throw new UsageError('--html: the HTML sequence diagram is not implemented yet');
   const json = readJsonFile(file, 'finding');
   let f;
   let outcome;
@@ -61,6 +62,18 @@ export function reproCommand(file: string, o: ReproOptions): number {
     throw e;
   }
   const run = outcome.run;
+  if (o.html !== undefined) {
+    // A standalone page: sequence diagram, per-step state on hover/click, the violation highlighted.
+    const page = renderFindingHtml(f);
+    if (page.html !== null) {
+      try {
+        writeFileSync(o.html, page.html);
+      } catch (e) {
+        throw new UsageError(`--html: cannot write ${o.html}: ${(e as Error).message}`);
+      }
+      if (!o.json) process.stderr.write(`racefarm repro: wrote ${o.html}\n`);
+    }
+  }
 
   if (o.json) {
     const out = outcome.reproduced

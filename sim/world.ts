@@ -62,6 +62,14 @@ export class World {
   readonly lastChange: string[];
   /** Thread names of the step that last changed each page's translations. */
   readonly lastChangeBy: string[];
+  /** What each PTE mapped when touch() last looked: frame (-1 if none), its generation, write bit. */
+  private readonly seenFrame: Int32Array;
+  private readonly seenGen: Int32Array;
+  private readonly seenWrite: Uint8Array;
+  /** Label of the step that ended each (page, frame, generation) mapping. */
+  private unmappedBy: Map<number, string> | null = null;
+  /** Label of the step that last write-protected each page's PTE while it kept its frame. */
+  readonly wrprotectedBy: string[];
 
   constructor(scenario: CompiledScenario, sites: Sites, tracing: boolean) {
     this.scenario = scenario;
@@ -82,7 +90,7 @@ export class World {
       this.ptl = scenario.pages.map(() => shared);
     }
     this.cpuTlbs = [];
-    for (let i = 0; i < scenario.cpuCount; i++) this.cpuTlbs.push(new TranslationCache(`cpu${i}.tlb`, pages));
+    for (let i = 0; i < scenario.cpuCount; i++) this.cpuTlbs.push(new TranslationCache(`cpu${i}.tlb`, pages, 'cpu-tlb'));
     if (world.iommu !== 'none') {
       const devices = scenario.devices.map((d, i) => new Device(i, d.name, d.ats, pages));
       this.iommu = createIommu(world.iommu, pages, devices);
@@ -103,6 +111,10 @@ export class World {
     this.touchedFlag = new Uint8Array(pages);
     this.lastChange = new Array<string>(pages).fill('initial');
     this.lastChangeBy = new Array<string>(pages).fill('');
+    this.seenFrame = new Int32Array(pages).fill(-1);
+    this.seenGen = new Int32Array(pages);
+    this.seenWrite = new Uint8Array(pages);
+    this.wrprotectedBy = new Array<string>(pages).fill('');
     this.oracles = new Oracles(this);
 
     this.zeroFrame = this.frames.alloc(-1);
@@ -137,7 +149,38 @@ export class World {
         this.pt.setPresent(p, f, !spec.cow, !spec.cow, true);
       }
       this.oracles.expectInitial(p, spec.cells);
+      this.observePte(p, 'initial');
     }
+  }
+
+  /**
+   * Notes when the PTE of p stopped mapping a (frame, generation) or lost its write bit, and which
+   * step did it: a stale cached entry is then named by the kernel function that made it stale.
+   */
+  private observePte(p: number, label: string): void {
+    const pt = this.pt;
+    const present = pt.kind[p] === PteKind.Present;
+    const f = present ? pt.frame[p] : -1;
+    const g = present ? this.frames.gen[f] : 0;
+    const wr = present && pt.write[p] === 1 ? 1 : 0;
+    const sf = this.seenFrame[p];
+    if (sf >= 0 && (sf !== f || this.seenGen[p] !== g)) {
+      (this.unmappedBy ??= new Map()).set(this.mappingKey(p, sf, this.seenGen[p]), label);
+    } else if (sf >= 0 && this.seenWrite[p] === 1 && wr === 0) {
+      this.wrprotectedBy[p] = label;
+    }
+    this.seenFrame[p] = f;
+    this.seenGen[p] = g;
+    this.seenWrite[p] = wr;
+  }
+
+  private mappingKey(p: number, frame: number, gen: number): number {
+    return (p * 4096 + frame) * 1048576 + gen;
+  }
+
+  /** The label of the step that ended page p's mapping of (frame, gen), or '' if it is still mapped. */
+  unmappedLabel(p: number, frame: number, gen: number): string {
+    return this.unmappedBy?.get(this.mappingKey(p, frame, gen)) ?? '';
   }
 
   /** alloc_page(); running out of frames ends the run with a step-budget report, it is not a race. */
@@ -171,6 +214,7 @@ export class World {
     if (t !== null) {
       this.lastChange[p] = t.label;
       this.lastChangeBy[p] = t.name;
+      this.observePte(p, t.label);
     }
   }
 

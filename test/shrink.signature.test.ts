@@ -20,13 +20,7 @@ import type { Finding } from '../sim/finding.ts';
  * cached entry translates, instead of the violating and last-changing steps. An entry here whose
  * check passes is simply reported as passing: delete it then.
  */
-const AWAITING = new Set([
-  'unmap-window-madv-free/split-mapping', // detected at pte_unmap_unlock; last change is the CPU's read or write fault
-  'zap-gather-free/use-after-free', // device DMA read vs device DMA write through the same stale ATC entry
-  'kvm-stale-spte/use-after-free', // spte installed before vs after try_to_unmap_one's set_pte_at(swp_pte)
-  'intel-svm-cow/split-mapping', // 9 signatures: detected at whichever step ends the exemption
-  'migrate-device-write/lost-write', // last change: remove_migration_pte vs the device's read
-]);
+const AWAITING = new Set<string>([]);
 
 const SEEDS = 5000;
 
@@ -67,7 +61,7 @@ describe('signatures', function () {
         if (hits < 2) this.skip(); // fewer than two seeds hit this oracle: nothing to compare
         const sigs = r.batch.findings.filter((f) => f.oracle === oracle);
         const detail = sigs.map((f) => `${f.signature} seed ${f.seed}: ${JSON.stringify(f.participants)}`).join('\n  ');
-        if (sigs.length !== 1 && AWAITING.has(`${name}/${oracle}`)) this.skip(); // pending: participants change requested (see AWAITING)
+        // AWAITING is empty now: every pair must hold.
         assert.equal(sigs.length, 1, `${hits} runs, ${sigs.length} signatures:\n  ${detail}`);
       });
     }

@@ -14,14 +14,14 @@ export interface AccessOp {
   readonly value: number;
 }
 
-export function touchFrame(w: World, t: SimThread, op: AccessOp, f: number, via: string): void {
+export function touchFrame(w: World, t: SimThread, op: AccessOp, f: number, via: string, cache: TranslationCache | null): void {
   if (op.kind === 'write') {
     w.frames.write(f, op.cell, op.value);
-    w.oracles.onWrite(op.page, op.cell, op.value);
+    w.oracles.onWrite(op.page, op.cell, op.value, cache, f);
     if (w.tracing) w.note(`${w.pageName(op.page)}[${op.cell}] := ${op.value} in frame ${f} via ${via}`);
   } else {
     const v = w.frames.read(f, op.cell);
-    w.oracles.onRead(op.page, op.cell, v, `${via} → frame ${f}`);
+    w.oracles.onRead(op.page, op.cell, v, `${via} → frame ${f}`, cache, f);
     if (w.tracing) w.note(`${w.pageName(op.page)}[${op.cell}] = ${v} from frame ${f} via ${via}`);
   }
 }
@@ -37,7 +37,7 @@ function tryCpuAccess(w: World, t: SimThread, tlb: TranslationCache, op: AccessO
   t.page = p;
   if (tlb.valid[p] === 1 && (!write || tlb.write[p] === 1)) {
     w.oracles.checkCachedAccess(tlb, p, write);
-    touchFrame(w, t, op, tlb.frame[p], tlb.name);
+    touchFrame(w, t, op, tlb.frame[p], tlb.name, tlb);
     return true;
   }
   const pt = w.pt;
@@ -47,7 +47,7 @@ function tryCpuAccess(w: World, t: SimThread, tlb: TranslationCache, op: AccessO
     if (write) pt.dirty[p] = 1; // the hardware D bit; soft-dirty is software's and is not touched
     tlb.fill(p, f, w.frames.gen[f], pt.write[p] === 1 && pt.dirty[p] === 1);
     w.touch(p, 0);
-    touchFrame(w, t, op, f, 'page walk');
+    touchFrame(w, t, op, f, 'page walk', null);
     return true;
   }
   t.label = write ? 'cpu store: page fault' : 'cpu load: page fault';
@@ -93,7 +93,7 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
   const atc = dev.atc;
   if (dev.ats && atc.valid[p] === 1 && (!write || atc.write[p] === 1)) {
     w.oracles.checkCachedAccess(atc, p, write);
-    touchFrame(w, t, op, atc.frame[p], atc.name);
+    touchFrame(w, t, op, atc.frame[p], atc.name, atc);
     return true;
   }
   const iotlb = iommu.iotlb;
@@ -103,7 +103,7 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
       atc.fill(p, iotlb.frame[p], iotlb.gen[p], iotlb.write[p] === 1);
       w.touch(p, 0);
     }
-    touchFrame(w, t, op, iotlb.frame[p], iotlb.name);
+    touchFrame(w, t, op, iotlb.frame[p], iotlb.name, iotlb);
     return true;
   }
   if (write && iommu.cachesPermissionFaults && iotlb.valid[p] === 1) {
@@ -125,7 +125,7 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
     iotlb.fill(p, f, gen, grantWrite);
     if (dev.ats) atc.fill(p, f, gen, grantWrite);
     w.touch(p, 0);
-    touchFrame(w, t, op, f, `${iommu.name} walk`);
+    touchFrame(w, t, op, f, `${iommu.name} walk`, null);
     return true;
   }
   t.label = write ? 'device DMA write: ATS translation fault' : 'device DMA read: ATS translation fault';

@@ -67,7 +67,7 @@ export function* vcpuAccess(w: World, t: SimThread, op: AccessOp): Step {
     t.page = p;
     if (kvm.spte.valid[p] === 1 && (!write || kvm.spte.write[p] === 1)) {
       w.oracles.checkCachedAccess(kvm.spte, p, write);
-      touchFrame(w, t, op, kvm.spte.frame[p], kvm.spte.name);
+      touchFrame(w, t, op, kvm.spte.frame[p], kvm.spte.name, kvm.spte);
       return;
     }
     t.label = write ? 'vcpu store: EPT violation, tdp_page_fault: mmu_seq = mmu_notifier_seq' : 'vcpu load: EPT violation, tdp_page_fault: mmu_seq = mmu_notifier_seq';

@@ -16,7 +16,7 @@ export class Device {
     this.index = index;
     this.name = name;
     this.ats = ats;
-    this.atc = new TranslationCache(`${name}.atc`, pages);
+    this.atc = new TranslationCache(`${name}.atc`, pages, 'iommu');
   }
 }
 
@@ -78,7 +78,7 @@ export abstract class Iommu implements MmuNotifierOps {
   constructor(kind: IommuKind, pages: number, devices: Device[]) {
     this.kind = kind;
     this.name = kind;
-    this.iotlb = new TranslationCache(`${kind}.iotlb`, pages);
+    this.iotlb = new TranslationCache(`${kind}.iotlb`, pages, 'iommu');
     this.devices = devices;
   }
 

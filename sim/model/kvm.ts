@@ -18,7 +18,7 @@ export class Kvm implements MmuNotifierOps {
   count = 0;
 
   constructor(pages: number) {
-    this.spte = new TranslationCache('kvm.spte', pages);
+    this.spte = new TranslationCache('kvm.spte', pages, 'kvm');
   }
 
   /** kvm_unmap_hva_range() + kvm_flush_remote_tlbs(): drop the sptes of the range. */

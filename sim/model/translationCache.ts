@@ -3,14 +3,19 @@
  * device's ATS translation cache (ATC). The generation is the frame's allocation generation when
  * the translation was made, so an access through it can tell it reached a freed or reused frame.
  */
+/** Who holds a cached translation: what a violation's signature names (not which CPU or device). */
+export type CacheClass = 'cpu-tlb' | 'iommu' | 'kvm';
+
 export class TranslationCache {
   readonly name: string;
+  readonly kind: CacheClass;
   readonly valid: Uint8Array;
   readonly frame: Int32Array;
   readonly gen: Int32Array;
   readonly write: Uint8Array;
-  constructor(name: string, pages: number) {
+  constructor(name: string, pages: number, kind: CacheClass = 'cpu-tlb') {
     this.name = name;
+    this.kind = kind;
     this.valid = new Uint8Array(pages);
     this.frame = new Int32Array(pages).fill(-1);
     this.gen = new Int32Array(pages);

@@ -20,6 +20,10 @@ export class Oracles {
   /** A write to the page completed while no clear-refs was in flight, since the last one started. */
   readonly writtenSinceClear: Uint8Array;
   clearRefsInFlight = 0;
+  /** Where the last write of each (page, cell) went: the frame, its generation, and through what. */
+  private readonly writeFrame: Int32Array;
+  private readonly writeGen: Int32Array;
+  private readonly writeVia: string[];
   readonly violations: Violation[] = [];
   private readonly fired = new Set<OracleName>();
 
@@ -30,6 +34,18 @@ export class Oracles {
     this.known = new Uint8Array(w.pageCount * this.cells);
     this.exempt = new Int32Array(w.pageCount);
     this.writtenSinceClear = new Uint8Array(w.pageCount);
+    this.writeFrame = new Int32Array(w.pageCount * this.cells).fill(-1);
+    this.writeGen = new Int32Array(w.pageCount * this.cells);
+    this.writeVia = new Array<string>(w.pageCount * this.cells).fill('pte');
+  }
+
+  /**
+   * The participants of a violation through a stale cached entry of page p: the class of cache
+   * that held it and the kernel function whose step made it stale (ended the PTE's mapping of
+   * that frame). Neither the seed, nor which CPU or device, nor the step that tripped over it.
+   */
+  private staleEntry(kind: string, p: number, frame: number, gen: number): string[] {
+    return [kind, this.w.unmappedLabel(p, frame, gen) || 'still mapped'];
   }
 
   expectInitial(p: number, cells: readonly number[]): void {
@@ -71,27 +87,40 @@ export class Oracles {
         'use-after-free',
         p,
         `${this.w.current?.name} ${write ? 'wrote' : 'read'} ${this.w.pageName(p)} through a stale ${cache.name} entry → ${state} (translated at generation ${cache.gen[p]}, now ${frames.gen[f]})`,
+        this.staleEntry(cache.kind, p, f, cache.gen[p]),
       );
     }
   }
 
-  onRead(p: number, cell: number, value: number, via: string): void {
+  /** A read of (p, cell) from `frame`, through `cache` (null: a page walk). */
+  onRead(p: number, cell: number, value: number, via: string, cache: TranslationCache | null, frame: number): void {
     if (this.exempt[p] > 0) return;
     const i = p * this.cells + cell;
     if (this.known[i] === 1 && this.expected[i] !== value && !this.fired.has('stale-read')) {
+      // Through a stale entry: that entry is the race. Through the page table: the last write went
+      // to another frame (through a stale entry, or before a copy), and that is the race.
+      const participants =
+        cache !== null
+          ? this.staleEntry(cache.kind, p, frame, cache.gen[p])
+          : ['pte', ...this.staleEntry(this.writeVia[i], p, this.writeFrame[i], this.writeGen[i])];
       this.report(
         'stale-read',
         p,
         `${this.w.current?.name} read ${this.w.pageName(p)}[${cell}] = ${value} via ${via}, but the last value written was ${this.expected[i]}`,
+        participants,
       );
     }
   }
 
-  onWrite(p: number, cell: number, value: number): void {
+  /** A write of (p, cell) into `frame`, through `cache` (null: a page walk). */
+  onWrite(p: number, cell: number, value: number, cache: TranslationCache | null, frame: number): void {
     if (this.exempt[p] > 0) return;
     const i = p * this.cells + cell;
     this.expected[i] = value;
     this.known[i] = 1;
+    this.writeFrame[i] = frame;
+    this.writeGen[i] = cache !== null ? cache.gen[p] : this.w.frames.gen[frame];
+    this.writeVia[i] = cache !== null ? cache.kind : 'pte';
     if (this.clearRefsInFlight === 0) this.writtenSinceClear[p] = 1;
   }
 
@@ -175,10 +204,13 @@ export class Oracles {
     if (c.valid[p] === 0) return false;
     const w = this.w;
     if (secondary && c.write[p] === 1 && !pteWritable) {
+      // Stale because the PTE lost that frame, or because it was write-protected in place.
+      const gone = w.unmappedLabel(p, c.frame[p], c.gen[p]);
       this.report(
         'split-mapping',
         p,
         `${c.name} holds a writable translation of ${w.pageName(p)} → frame ${c.frame[p]} while the PTE is ${w.pteText(p)}, outside any range_start/end window and PT lock`,
+        [c.kind, gone || `write-protected by ${w.wrprotectedBy[p] || 'nobody'}`],
       );
       return true;
     }
@@ -189,10 +221,12 @@ export class Oracles {
       return false;
     }
     if (c.frame[p] !== this.splitFrame || c.gen[p] !== this.splitGen) {
+      // With a present PTE first in line, `c` is the stale one; otherwise both are, name `c`.
       this.report(
         'split-mapping',
         p,
         `${w.pageName(p)} has two translations outside any range_start/end window and PT lock: ${this.splitFirst} → frame ${this.splitFrame}, ${c.name} → frame ${c.frame[p]}`,
+        this.staleEntry(c.kind, p, c.frame[p], c.gen[p]),
       );
       return true;
     }
@@ -230,7 +264,7 @@ export class Oracles {
             'lost-write',
             p,
             `at the end ${w.pageName(p)}[${c}] reads ${value} via ${via}, but the last value written was ${this.expected[i]} (last change: ${w.lastChange[p]} by ${w.lastChangeBy[p]})`,
-            [w.lastChange[p]],
+            this.staleEntry(this.writeVia[i], p, this.writeFrame[i], this.writeGen[i]),
           );
           return;
         }

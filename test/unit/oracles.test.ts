@@ -50,12 +50,12 @@ describe('oracles', () => {
   describe('stale-read', () => {
     it('a read of the last written value is fine; another value fires', () => {
       const w = world();
-      w.oracles.onRead(A, 0, 1, 'test');
+      w.oracles.onRead(A, 0, 1, 'test', null, 1);
       assert.deepEqual(found(w), []);
-      w.oracles.onWrite(A, 0, 9);
-      w.oracles.onRead(A, 0, 9, 'test');
+      w.oracles.onWrite(A, 0, 9, null, 1);
+      w.oracles.onRead(A, 0, 9, 'test', null, 1);
       assert.deepEqual(found(w), []);
-      w.oracles.onRead(A, 0, 1, 'old frame');
+      w.oracles.onRead(A, 0, 1, 'old frame', null, 1);
       assert.equal(found(w).length, 1);
       const v = found(w)[0];
       assert.equal(v.oracle, 'stale-read');
@@ -65,8 +65,8 @@ describe('oracles', () => {
 
     it('each oracle reports only its first violation in a run', () => {
       const w = world();
-      w.oracles.onRead(A, 0, 100, 'x');
-      w.oracles.onRead(A, 1, 100, 'x');
+      w.oracles.onRead(A, 0, 100, 'x', null, 1);
+      w.oracles.onRead(A, 1, 100, 'x', null, 1);
       assert.equal(found(w).length, 1);
       assert.equal(w.oracles.hasFired('stale-read'), true);
       assert.equal(w.oracles.hasFired('lost-write'), false);
@@ -75,13 +75,13 @@ describe('oracles', () => {
     it('zap/madvise-free exempt the page while in flight, and its expectation restarts when they return', () => {
       const w = world();
       w.oracles.beginExempt(A);
-      w.oracles.onRead(A, 0, 77, 'x'); // unchecked while exempt
-      w.oracles.onWrite(A, 0, 5); // not recorded while exempt
+      w.oracles.onRead(A, 0, 77, 'x', null, 1); // unchecked while exempt
+      w.oracles.onWrite(A, 0, 5, null, 1); // not recorded while exempt
       w.oracles.endExempt(A);
-      w.oracles.onRead(A, 0, 0, 'zero page'); // nothing is promised any more
+      w.oracles.onRead(A, 0, 0, 'zero page', null, 1); // nothing is promised any more
       assert.deepEqual(found(w), []);
-      w.oracles.onWrite(A, 0, 6); // a new write sets a new expectation
-      w.oracles.onRead(A, 0, 0, 'x');
+      w.oracles.onWrite(A, 0, 6, null, 1); // a new write sets a new expectation
+      w.oracles.onRead(A, 0, 0, 'x', null, 1);
       assert.deepEqual(found(w).map((v) => v.oracle), ['stale-read']);
     });
 
@@ -90,10 +90,10 @@ describe('oracles', () => {
       w.oracles.beginExempt(A);
       w.oracles.beginExempt(A);
       w.oracles.endExempt(A);
-      w.oracles.onRead(A, 0, 42, 'x');
+      w.oracles.onRead(A, 0, 42, 'x', null, 1);
       assert.deepEqual(found(w), [], 'still exempt');
       w.oracles.endExempt(A);
-      w.oracles.onRead(A, 0, 42, 'x');
+      w.oracles.onRead(A, 0, 42, 'x', null, 1);
       assert.deepEqual(found(w), []);
       assert.equal(w.oracles.exempt[A], 0);
     });
@@ -101,7 +101,7 @@ describe('oracles', () => {
     it('another page keeps its expectation', () => {
       const w = world();
       w.oracles.beginExempt(A);
-      w.oracles.onRead(B, 0, 0, 'x');
+      w.oracles.onRead(B, 0, 0, 'x', null, 1);
       assert.deepEqual(found(w).map((v) => v.oracle), ['stale-read']);
     });
   });
@@ -109,7 +109,7 @@ describe('oracles', () => {
   describe('lost-write (end of run)', () => {
     it('reads a present page through its PTE frame', () => {
       const w = world();
-      w.oracles.onWrite(A, 2, 30);
+      w.oracles.onWrite(A, 2, 30, null, 1);
       w.oracles.checkEnd();
       assert.deepEqual(found(w).map((v) => v.oracle), ['lost-write'], 'the frame still holds 3');
       assert.match(found(w)[0].message, /A\[2\] reads 3 via frame 1, but the last value written was 30/);
@@ -119,14 +119,14 @@ describe('oracles', () => {
     it('is satisfied when the frame holds the written value', () => {
       const w = world();
       w.frames.write(1, 2, 30);
-      w.oracles.onWrite(A, 2, 30);
+      w.oracles.onWrite(A, 2, 30, null, 1);
       w.oracles.checkEnd();
       assert.deepEqual(found(w), []);
     });
 
     it('reads a swapped page from its slot, or from the swap cache frame when it has one', () => {
       const w = world();
-      w.oracles.onWrite(B, 1, 60);
+      w.oracles.onWrite(B, 1, 60, null, 1);
       w.oracles.checkEnd();
       assert.match(found(w)[0].message, /B\[1\] reads 6 via (swap slot|the backing store)/);
       const w2 = world();
@@ -134,7 +134,7 @@ describe('oracles', () => {
       w2.backing.readIntoFrame(B, w2.frames.cells, f);
       w2.frames.write(f, 1, 60);
       w2.backing.swapCache[B] = f;
-      w2.oracles.onWrite(B, 1, 60);
+      w2.oracles.onWrite(B, 1, 60, null, 1);
       w2.oracles.checkEnd();
       assert.deepEqual(found(w2), [], 'the swap cache copy is the newest');
     });
@@ -167,7 +167,7 @@ describe('oracles', () => {
       const w = world();
       w.oracles.beginClearRefs();
       w.oracles.endClearRefs();
-      w.oracles.onWrite(A, 0, 1);
+      w.oracles.onWrite(A, 0, 1, null, 1);
       w.oracles.onPagemap(A, false);
       assert.deepEqual(found(w).map((v) => v.oracle), ['soft-dirty-missed']);
     });
@@ -176,16 +176,16 @@ describe('oracles', () => {
       const w = world();
       w.oracles.beginClearRefs();
       w.oracles.endClearRefs();
-      w.oracles.onWrite(A, 0, 1);
+      w.oracles.onWrite(A, 0, 1, null, 1);
       w.oracles.onPagemap(A, true);
       assert.deepEqual(found(w), []);
     });
 
     it('writes concurrent with clear-refs, or before it, may be missed', () => {
       const w = world();
-      w.oracles.onWrite(A, 0, 1); // before
+      w.oracles.onWrite(A, 0, 1, null, 1); // before
       w.oracles.beginClearRefs();
-      w.oracles.onWrite(A, 1, 1); // concurrent
+      w.oracles.onWrite(A, 1, 1, null, 1); // concurrent
       w.oracles.endClearRefs();
       w.oracles.onPagemap(A, false);
       assert.deepEqual(found(w), []);
@@ -195,7 +195,7 @@ describe('oracles', () => {
       const w = world();
       w.oracles.beginClearRefs();
       w.oracles.endClearRefs();
-      w.oracles.onWrite(A, 0, 1);
+      w.oracles.onWrite(A, 0, 1, null, 1);
       w.oracles.beginClearRefs();
       w.oracles.onPagemap(A, false);
       assert.deepEqual(found(w), []);
@@ -205,7 +205,7 @@ describe('oracles', () => {
       const w = world();
       w.oracles.beginClearRefs();
       w.oracles.endClearRefs();
-      w.oracles.onWrite(A, 0, 1);
+      w.oracles.onWrite(A, 0, 1, null, 1);
       w.oracles.onPagemap(B, false);
       assert.deepEqual(found(w), []);
     });
