@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { PREFIX, connectRedis } from '../farm/config.ts';
 import { QUEUES } from '../farm/jobs.ts';
 import { keys } from '../farm/keys.ts';
 import { TestRedis } from './helpers/redis.ts';
-import { runFarmCli, startCoordinatorProc, startWorkerProc, type FarmProc } from './helpers/farm.ts';
+import { ROOT, runFarmCli, startCoordinatorProc, startWorkerProc, type FarmProc } from './helpers/farm.ts';
 
 const SCENARIO = 'cow-two-pages';
 const VARIANT = 'range-end-only';
@@ -137,6 +138,10 @@ describe('farm end to end (redis + coordinator + 2 workers)', function () {
       const f = checkFindingShape(JSON.parse(readFileSync(join(out, file), 'utf8')));
       const rr = replayFinding(f);
       assert.ok(rr.reproduced, rr.reproduced ? '' : rr.reason);
+      // `npm run -s racefarm -- repro FILE` replays it locally.
+      const repro = spawnSync(process.execPath, ['--import', 'tsx', 'cli/main.ts', 'repro', join(out, file)], { cwd: ROOT, encoding: 'utf8' });
+      assert.equal(repro.status, 0, repro.stderr);
+      assert.match(repro.stdout, new RegExp(`REPRODUCED: ${f.oracle}`));
     }
   });
 
