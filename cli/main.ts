@@ -4,6 +4,7 @@ import { InputError } from '../sim/scenario/errors.ts';
 import os from 'node:os';
 import { intParser } from './args.ts';
 import { EXIT, UsageError } from './errors.ts';
+import { addFarmCommands } from '../farm/cli.ts';
 
 /**
  * The `racefarm` command line (DESIGN.md §9, a contract). Run from a checkout as
@@ -13,7 +14,6 @@ import { EXIT, UsageError } from './errors.ts';
 // Command modules are imported when their command runs: a usage error or a list does not pay for
 // loading the whole simulator through tsx.
 
-const FARM_NOT_YET = 'not implemented yet (farm mode lands with issue 5)';
 const MAX_WORKERS = 256;
 
 function packageVersion(): string {
@@ -99,20 +99,7 @@ function buildProgram(setCode: (code: number) => void): Command {
       process.stdout.write(opts.sites ? sitesText() : variantsText());
     });
 
-  const notYet = (name: string, description: string, args: string): void => {
-    program
-      .command(name)
-      .description(`${description} — ${FARM_NOT_YET}`)
-      .usage(args)
-      .argument('[args...]')
-      .allowUnknownOption()
-      .action(() => {
-        throw new UsageError(`${name}: ${FARM_NOT_YET}`);
-      });
-  };
-  notYet('coordinator', 'the farm coordinator: gRPC service, campaign state in Redis', '[--grpc HOST:PORT] [--metrics HOST:PORT] [--redis URL]');
-  notYet('worker', 'a farm worker: runs fuzz and minimize jobs from Redis', '[--redis URL] [--concurrency N] [--metrics HOST:PORT]');
-  notYet('campaign', "the farm's client", 'start|status|watch|cancel|findings ... --coordinator HOST:PORT');
+  addFarmCommands(program, { setExitCode: setCode });
   return program;
 }
 
