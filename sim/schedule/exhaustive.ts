@@ -17,6 +17,8 @@ export interface ExhaustiveOptions {
   readonly reduction: boolean;
   /** Stop at the first schedule on which a race oracle fires. */
   readonly stopAtFirst: boolean;
+  /** With stopAtFirst: stop only when one of these oracles fires (default: any race oracle). */
+  readonly target?: readonly string[];
   /** Safety cap on executions; the result says complete: false when it is hit. */
   readonly maxSchedules: number;
 }
@@ -184,7 +186,8 @@ export function exhaustive(sc: CompiledScenario, sites: Sites, opts: ExhaustiveO
       schedules++;
       const names = [...new Set(r.violations.map((v) => v.oracle))].sort();
       verdicts.add(names.join(','));
-      if (opts.stopAtFirst && r.violations.some((v) => !NOT_A_RACE.has(v.oracle))) {
+      const hit = (o: Violation['oracle']) => (opts.target ? opts.target.includes(o) : !NOT_A_RACE.has(o));
+      if (opts.stopAtFirst && r.violations.some((v) => hit(v.oracle))) {
         return {
           complete: false,
           schedules,
