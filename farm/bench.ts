@@ -62,7 +62,7 @@ export async function measureFarmThroughput(opts: FarmBenchOptions = {}): Promis
   const scenario = opts.scenario ?? 'cow-two-pages';
   const variantName = opts.variant ?? 'range-end-only';
   const seeds = opts.seeds ?? 100_000;
-  const batchSize = opts.batchSize ?? 2000;
+  const batchSize = opts.batchSize ?? 5000;
   const counts = opts.workers ?? [1, 2];
   const log = opts.log ?? (() => {});
   const entry = catalogEntry(scenario);
