@@ -78,7 +78,10 @@ export async function runLocalCampaign(c: LocalCampaign, onProgress?: (p: Campai
   if (threads <= 1) {
     const sc = compileScenario(c.scenario);
     for (const ch of chunks) {
-      complete(ch.index, runSeeds(sc, c.variant, c.strategy, ch.seedStart, ch.count, (d) => progress(ch.index, d)));
+      complete(
+        ch.index,
+        runSeeds(sc, c.variant, c.strategy, ch.seedStart, ch.count, (d) => progress(ch.index, d), { coverage: c.coverage }),
+      );
       await nextTurn(); // let signals and timers run between chunks
     }
   } else {
@@ -110,7 +113,7 @@ function runPool(
   progress: (chunk: number, done: number) => void,
   complete: (chunk: number, b: BatchResult) => void,
 ): Promise<void> {
-  const init: WorkerInit = { scenario: c.scenario, variant: c.variant, strategy: c.strategy };
+  const init: WorkerInit = { scenario: c.scenario, variant: c.variant, strategy: c.strategy, coverage: c.coverage };
   const entry = new URL('./fuzzWorker.mjs', import.meta.url);
   const execArgv = workerExecArgv();
   return new Promise<void>((resolve, reject) => {

@@ -26,13 +26,14 @@ export interface FuzzOptions {
 }
 
 /**
- * The strategies `racefarm fuzz` runs. `coverage` is not among them although sim/ now has it: its
- * corpus is campaign state that must flow from chunk to chunk in seed order (sim/coverage/campaign.ts),
- * which the chunked worker pool does not do yet (TODO(coverage issue)). `exhaustive` is not simulated.
+ * The per-seed strategies `racefarm fuzz` runs in its worker pool. With `coverage`, each seed
+ * chunk (2,000 seeds) grows its own corpus from scratch: chunks stay independent, so the outcome
+ * does not depend on --workers; corpora are not pooled across chunks (the farm does the same per job).
+ * `exhaustive` is a search, not per-seed: it runs in this thread (cli/exhaustive.ts).
  */
-const CLI_STRATEGIES = ['random', 'pct'] as const satisfies readonly StrategyName[];
+const CLI_STRATEGIES = ['random', 'pct', 'coverage'] as const satisfies readonly StrategyName[];
 /** Strategies of DESIGN.md §7 that the CLI knows but does not run yet. */
-const PLANNED_STRATEGIES = ['coverage'];
+const PLANNED_STRATEGIES: string[] = [];
 const ALL = [...CLI_STRATEGIES, 'exhaustive'];
 
 function parseStrategy(name: string): StrategyName | 'exhaustive' {
@@ -104,7 +105,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   let result: BatchResult;
   try {
     result = await runLocalCampaign(
-      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers },
+      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage: true },
       bar ? (p: CampaignProgress) => bar.update(p.done, { findings: p.findings }) : undefined,
     );
   } finally {
@@ -120,8 +121,8 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   const summary: FuzzSummary = {
     schedules: result.schedules,
     steps: result.steps,
-    // TODO(coverage issue): coverage features merged per campaign (DESIGN.md §7); 0 until sim/coverage lands.
-    coverage: 0,
+    // Distinct coverage features (DESIGN.md §7) reached by the campaign, merged over its chunks.
+    coverage: result.coverage?.length ?? 0,
     findings: written.map(({ f, file }) => ({ oracle: f.oracle, signature: f.signature, seed: f.seed, file })),
     elapsedMs: Math.round(elapsedMs),
   };

@@ -17,8 +17,14 @@ const post = (m: FromWorker): void => port.postMessage(m);
 port.on('message', (m: ToWorker) => {
   if (m.type !== 'run') return;
   const { chunk } = m;
-  const batch = runSeeds(sc, init.variant, init.strategy, chunk.seedStart, chunk.count, (done) =>
-    post({ type: 'progress', chunk: chunk.index, done }),
+  const batch = runSeeds(
+    sc,
+    init.variant,
+    init.strategy,
+    chunk.seedStart,
+    chunk.count,
+    (done) => post({ type: 'progress', chunk: chunk.index, done }),
+    { coverage: init.coverage },
   );
   post({ type: 'result', chunk: chunk.index, batch });
 });

@@ -223,8 +223,8 @@ describe('racefarm CLI', function () {
     const variant = PRESETS.get('range-end-only')!;
     const strategy = { name: 'random' as const, depth: 3, kSteps: estimateSteps(sc, variant.sites) };
     const base = { scenario: sc.source, variant, strategy, seedStart: 1000, seeds: 2500, workers: 1 };
-    const whole = await runLocalCampaign({ ...base, chunkSeeds: 2500 });
-    const split = await runLocalCampaign({ ...base, chunkSeeds: 300 });
+    const whole = await runLocalCampaign({ ...base, coverage: false, chunkSeeds: 2500 });
+    const split = await runLocalCampaign({ ...base, coverage: false, chunkSeeds: 300 });
     assert.deepEqual(split, whole);
     assert.ok(whole.findings.some((f) => f.seed === 2041 && f.oracle === 'stale-read'));
     assert.deepEqual(splitChunks(5, 7, 3), [
@@ -268,7 +268,6 @@ describe('racefarm CLI', function () {
       ['--workers 0', () => fuzz('--scenario', 'cow-two-pages', '--workers', '0'), [/--workers/]],
       ['an unknown strategy', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'magic'), [/--strategy/, /random, pct/]],
       ['a negative preemption bound', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'exhaustive', '--preemptions', '-1'), [/--preemptions/]],
-      ['the coverage strategy (not run by fuzz yet)', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'coverage'), [/not implemented yet/, /random, pct/]],
       ['an unknown option', () => fuzz('--scenario', 'cow-two-pages', '--turbo'), [/--turbo/]],
       ['an unknown command', () => racefarm('frobnicate'), [/frobnicate/]],
       ['repro of a missing file', () => racefarm('repro', join(tmp, 'missing.json')), [/missing\.json/]],
@@ -301,5 +300,52 @@ describe('racefarm CLI', function () {
     const r = await runNode([BIN, 'scenarios'], os.tmpdir());
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^cow-two-pages /m);
+  });
+
+  describe('exhaustive, coverage and the HTML trace', () => {
+    it('fuzz --strategy exhaustive: a certificate for a correct preset', async () => {
+      const r = await racefarm('fuzz', '--scenario', 'soft-dirty-device-write', '--variant', 'v4.13', '--strategy', 'exhaustive', '--preemptions', '2', '--json', '--out', join(tmp, 'ex-ok'));
+      assert.equal(r.code, 0, r.stderr);
+      const out = parseJson<{ complete: boolean; schedules: number; bound: number; findings: unknown[] }>(r);
+      assert.equal(out.complete, true);
+      assert.equal(out.bound, 2);
+      assert.ok(out.schedules > 0);
+      assert.deepEqual(out.findings, []);
+    });
+
+    it('fuzz --strategy exhaustive: the race for a buggy preset, written as a finding repro replays', async () => {
+      const dir = join(tmp, 'ex-bug');
+      const r = await racefarm('fuzz', '--scenario', 'zap-gather-free', '--variant', 'no-gather-invalidate', '--strategy', 'exhaustive', '--json', '--out', dir);
+      assert.equal(r.code, 0, r.stderr);
+      const out = parseJson<{ complete: boolean; findings: { oracle: string; file: string }[] }>(r);
+      assert.equal(out.complete, false);
+      const uaf = out.findings.find((f) => f.oracle === 'use-after-free');
+      assert.ok(uaf, r.stdout);
+      const again = await racefarm('repro', uaf.file);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stdout, /REPRODUCED: use-after-free/);
+    });
+
+    it('fuzz --json reports the coverage features reached; --strategy coverage runs', async () => {
+      const r = await racefarm('fuzz', '--scenario', 'kvm-stale-spte', '--variant', 'kvm-no-retry', '--strategy', 'coverage', '--seeds', '600', '--workers', '1', '--json', '--out', join(tmp, 'cov'));
+      assert.equal(r.code, 0, r.stderr);
+      const out = parseJson<FuzzJson>(r);
+      assert.equal(out.schedules, 600);
+      assert.ok(out.coverage > 0, `coverage ${out.coverage}`);
+      assert.ok(out.findings.length > 0);
+    });
+
+    it('repro --html writes a standalone page with the violating step highlighted', async () => {
+      const dir = join(tmp, 'html');
+      const f = await racefarm('fuzz', '--scenario', 'mprotect-device-write', '--variant', 'no-mprotect-invalidate', '--seeds', '50', '--workers', '1', '--json', '--out', dir);
+      const file = parseJson<FuzzJson>(f).findings[0].file;
+      const page = join(dir, 'trace.html');
+      const r = await racefarm('repro', file, '--html', page);
+      assert.equal(r.code, 0, r.stderr);
+      const html = readFileSync(page, 'utf8');
+      assert.match(html, /^<!doctype html>/i);
+      assert.match(html, /id="violation"/);
+      assert.doesNotMatch(html, /<script[^>]+src=|<link[^>]+href="http/i, 'no external assets');
+    });
   });
 });
