@@ -75,7 +75,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .command('repro')
     .description('replay a finding file and print its trace; exit 1 if it no longer reproduces')
     .argument('<file>', 'a finding file written by fuzz')
-    .option('--html <out.html>', 'write a standalone HTML sequence diagram (not implemented yet)')
+    .option('--html <out.html>', 'also write a standalone HTML sequence diagram of the replay (state per step on hover, violation highlighted)')
     .option('--json', 'print {reproduced, oracle, message, steps, signatureMatches, threads, trace} on stdout', false)
     .action(async (file: string, opts: { html?: string; json: boolean }) => {
       const { reproCommand } = await import('./repro.ts');
