@@ -1,6 +1,8 @@
 import type { Finding } from '../sim/finding.ts';
 import { replayFinding } from '../sim/replay.ts';
 import { renderTable } from '../sim/trace/table.ts';
+import { shrinkFinding } from '../sim/shrink/shrink.ts';
+import { isRace } from '../sim/fuzz.ts';
 
 export interface MinimizeOutcome {
   /** The finding still fires its oracle. */
@@ -15,16 +17,22 @@ export interface MinimizeOutcome {
 
 /**
  * The work of one `minimize` job: everything the farm does to a new signature before storing it.
- *
- * TODO(shrinker): `sim/shrink/` (being written separately) will export
- * `shrinkFinding(finding, opts) → { finding, … }`. Plug it in here: shrink `f` first, then replay
- * the shrunk finding below for its trace (and keep the signature check). Until then this confirms
- * the finding by replaying it and returns it unchanged with its trace.
+ * The finding is shrunk (sim/shrink: threads, ops, then preemptions removed while the same oracle
+ * fires with the same signature, down to a 1-minimal schedule), then the shrunk finding is replayed
+ * for its trace. The same code the local `fuzz` runs before writing a finding file.
  */
 export function minimizeFinding(f: Finding): MinimizeOutcome {
+  let shrunk = f;
+  if (isRace(f.oracle)) {
+    try {
+      shrunk = shrinkFinding(f, { maxRuns: 4000 }).finding;
+    } catch (e) {
+      return { ok: false, finding: null, trace: '', reason: `shrink failed: ${(e as Error).message}` };
+    }
+  }
   let r: ReturnType<typeof replayFinding>;
   try {
-    r = replayFinding(f);
+    r = replayFinding(shrunk);
   } catch (e) {
     return { ok: false, finding: null, trace: '', reason: `replay failed: ${(e as Error).message}` };
   }
@@ -33,5 +41,5 @@ export function minimizeFinding(f: Finding): MinimizeOutcome {
     return { ok: false, finding: null, trace, reason: r.reason };
   }
   const trace = renderTable(r.run.trace ?? [], r.run.threadNames, r.run.violations, { hideIdle: true });
-  return { ok: true, finding: f, trace, reason: '' };
+  return { ok: true, finding: shrunk, trace, reason: '' };
 }
