@@ -8,6 +8,7 @@ import { ranges, type CampaignSpec } from '../farm/campaign.ts';
 import type { Finding } from '../sim/finding.ts';
 import { FARM_SERVICE_NAME, loadProtos } from '../farm/proto.ts';
 import { bearerInterceptor } from './auth.ts';
+import { CoordinatorMetrics, serveMetrics, type CampaignLabels, type FarmSnapshot, type MetricsServer } from '../farm/metrics.ts';
 import { farmService } from './service.ts';
 
 export interface CoordinatorOptions {
@@ -19,11 +20,18 @@ export interface CoordinatorOptions {
   /** Results processed in parallel (each record is one atomic Lua script). */
   readonly resultConcurrency?: number;
   readonly log?: (msg: string) => void;
+  /** HOST:PORT for Prometheus `/metrics` (port 0 picks a free one); null or absent: no server. */
+  readonly metrics?: string | null;
+  /** The metrics address was asked for (else a taken port falls back to a free one). */
+  readonly metricsExplicit?: boolean;
 }
 
 export interface CoordinatorHandle {
   readonly port: number;
   readonly address: string;
+  /** http://HOST:PORT/metrics, or null without a metrics server. */
+  readonly metricsUrl: string | null;
+  readonly metrics: CoordinatorMetrics;
   close(): Promise<void>;
 }
 
@@ -34,7 +42,22 @@ export class Farm {
     readonly fuzz: Queue<FuzzJobData>,
     readonly minimize: Queue,
     readonly log: (msg: string) => void,
+    readonly metrics: CoordinatorMetrics = new CoordinatorMetrics({ defaultMetrics: false }),
   ) {}
+
+  private readonly labels = new Map<string, CampaignLabels>();
+
+  /** A campaign's metric labels (its spec never changes: cached). */
+  private async campaignLabels(id: string): Promise<CampaignLabels> {
+    let l = this.labels.get(id);
+    if (!l) {
+      const spec = await this.store.campaignSpec(id);
+      l = { campaign: id, scenario: spec?.scenario.name ?? '', variant: spec?.variant.name ?? '', strategy: spec?.strategy.name ?? '' };
+      if (this.labels.size > 1000) this.labels.clear();
+      if (spec) this.labels.set(id, l);
+    }
+    return l;
+  }
 
   /** Adds the fuzz job of every range not yet recorded (same job ids: re-adding is a no-op). */
   async enqueueCampaign(id: string, spec: CampaignSpec): Promise<number> {
@@ -82,17 +105,21 @@ export class Farm {
     return removed;
   }
 
-  async enqueueMinimize(sig: string, finding: Finding): Promise<void> {
+  async enqueueMinimize(sig: string, finding: Finding, campaign: string): Promise<void> {
     await this.minimize.add('minimize', { signature: sig, finding }, { jobId: minimizeJobId(sig) });
-    await this.store.markQueued(sig);
+    // new → queued happens once per signature: count it as new to the farm then.
+    if (await this.store.markQueued(sig)) {
+      this.metrics.newSignature({ campaign, scenario: finding.scenario.name, variant: finding.variant.name }, finding.oracle);
+    }
   }
 
   async consume(data: ResultJobData): Promise<void> {
     if (data.kind === 'fuzz') {
       const r = await this.store.recordFuzz(data);
+      if (r.recorded) this.metrics.fuzzRecorded(await this.campaignLabels(data.campaign), data);
       for (const sig of r.newSignatures) {
         const f = data.findings.find((x) => x.signature === sig)!;
-        await this.enqueueMinimize(sig, f);
+        await this.enqueueMinimize(sig, f, data.campaign);
       }
     } else {
       await this.store.recordMinimized(data);
@@ -108,7 +135,7 @@ export class Farm {
     }
     for (const sig of await this.store.unqueuedFindings()) {
       const rec = await this.store.getFinding(sig);
-      if (rec) await this.enqueueMinimize(sig, rec.raw);
+      if (rec) await this.enqueueMinimize(sig, rec.raw, rec.summary.campaign);
     }
   }
 }
@@ -127,7 +154,16 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const store = new FarmStore(redis);
   const fuzz = new Queue<FuzzJobData>(QUEUES.fuzz, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
   const minimize = new Queue(QUEUES.minimize, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
-  const farm = new Farm(store, fuzz, minimize, log);
+  const resultsQueue = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX });
+  const metrics = new CoordinatorMetrics({
+    // Read when Prometheus scrapes: recent campaigns and every queue's job counts.
+    snapshot: async (): Promise<FarmSnapshot> => {
+      if (redis.status !== 'ready') throw new Error(`redis ${redis.status}`);
+      const [campaigns, f, m, r] = await Promise.all([store.listCampaigns(50), fuzz.getJobCounts(), minimize.getJobCounts(), resultsQueue.getJobCounts()]);
+      return { campaigns, queues: { [QUEUES.fuzz]: f, [QUEUES.minimize]: m, [QUEUES.results]: r } };
+    },
+  });
+  const farm = new Farm(store, fuzz, minimize, log, metrics);
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [FARM_SERVICE_NAME]: 'NOT_SERVING' });
   const setHealth = (s: 'SERVING' | 'NOT_SERVING') => {
@@ -136,7 +172,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   };
   redis.on('ready', () => setHealth('SERVING'));
   redis.on('close', () => setHealth('NOT_SERVING'));
-  await Promise.all([fuzz.waitUntilReady(), minimize.waitUntilReady()]);
+  await Promise.all([fuzz.waitUntilReady(), minimize.waitUntilReady(), resultsQueue.waitUntilReady()]);
   if (redis.status === 'ready') setHealth('SERVING');
 
   await farm.resume();
@@ -163,13 +199,29 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   );
   const address = `${host}:${bound}`;
   log(`coordinator listening on ${address}`);
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metrics) {
+    try {
+      metricsServer = await serveMetrics(metrics.registry, opts.metrics, { explicit: opts.metricsExplicit ?? true, health: () => redis.status === 'ready', log });
+    } catch (e) {
+      server.forceShutdown();
+      await results.close();
+      await Promise.all([fuzz.close(), minimize.close(), resultsQueue.close()]);
+      await redis.quit().catch(() => redis.disconnect());
+      throw e;
+    }
+    log(`coordinator metrics on ${metricsServer.url}`);
+  }
 
   let closing: Promise<void> | undefined;
   return {
     port: bound,
     address,
+    metricsUrl: metricsServer?.url ?? null,
+    metrics,
     close() {
       closing ??= (async () => {
+        await metricsServer?.close();
         svc.stop();
         await new Promise<void>((resolve) => {
           const t = setTimeout(() => {
@@ -182,7 +234,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
           });
         });
         await results.close();
-        await Promise.all([fuzz.close(), minimize.close()]);
+        await Promise.all([fuzz.close(), minimize.close(), resultsQueue.close()]);
         await redis.quit().catch(() => redis.disconnect());
       })();
       return closing;

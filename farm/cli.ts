@@ -165,14 +165,17 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
     .option('--grpc <host:port>', 'gRPC listen address (env RACEFARM_GRPC; default 127.0.0.1:50051)')
     .option('--redis <url>', 'Redis URL, redis:// or rediss:// with optional password (env REDIS_URL)')
     .option('--token <token>', 'require "authorization: Bearer <token>" on every call (env RACEFARM_TOKEN)')
-    // TODO(issue 6): --metrics HOST:PORT (Prometheus /metrics).
-    .action(async (o: { grpc?: string; redis?: string; token?: string }) => {
+    .option('--metrics <host:port>', 'serve Prometheus /metrics here, or "off" (env RACEFARM_METRICS; default 127.0.0.1:9464)')
+    .action(async (o: { grpc?: string; redis?: string; token?: string; metrics?: string }) => {
       const { grpcAddress, redactUrl, redisUrl, token } = await config();
       const { startCoordinator } = await import('../coordinator/main.ts');
+      const { metricsAddress } = await import('./metrics.ts');
       const url = redisUrl(o.redis);
+      const m = metricsAddress('coordinator', o.metrics);
       try {
-        const h = await startCoordinator({ redisUrl: url, grpc: grpcAddress(o.grpc), token: token(o.token), log });
+        const h = await startCoordinator({ redisUrl: url, grpc: grpcAddress(o.grpc), token: token(o.token), log, metrics: m.address, metricsExplicit: m.explicit });
         log(`coordinator: redis ${redactUrl(url)}${token(o.token) ? ', bearer token required' : ''}`);
+        if (h.metricsUrl) process.stdout.write(`coordinator metrics on ${h.metricsUrl}\n`);
         process.stdout.write(`coordinator listening on ${h.address}\n`);
         onShutdown(() => h.close(), 'coordinator');
       } catch (e) {
@@ -186,14 +189,17 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
     .description('run a farm worker: fuzz and minimize jobs from Redis')
     .option('--redis <url>', 'Redis URL, redis:// or rediss:// with optional password (env REDIS_URL)')
     .option('--concurrency <n>', 'jobs in parallel (worker threads)', intArg('--concurrency', 1), 1)
-    // TODO(issue 6): --metrics HOST:PORT (Prometheus /metrics).
-    .action(async (o: { redis?: string; concurrency: number }) => {
+    .option('--metrics <host:port>', 'serve Prometheus /metrics here, or "off" (env RACEFARM_METRICS; default 127.0.0.1:9465, a free port when taken)')
+    .action(async (o: { redis?: string; concurrency: number; metrics?: string }) => {
       const { redactUrl, redisUrl } = await config();
       const { startWorker } = await import('../worker/main.ts');
+      const { metricsAddress } = await import('./metrics.ts');
       const url = redisUrl(o.redis);
+      const m = metricsAddress('worker', o.metrics);
       try {
-        const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, log });
+        const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, log, metrics: m.address, metricsExplicit: m.explicit });
         log(`worker: redis ${redactUrl(url)}, concurrency ${o.concurrency}`);
+        if (h.metricsUrl) process.stdout.write(`worker metrics on ${h.metricsUrl}\n`);
         process.stdout.write(`worker ready (pid ${process.pid})\n`);
         onShutdown(() => h.close(), 'worker');
       } catch (e) {

@@ -276,7 +276,7 @@ export class CoordinatorMetrics {
   }
 
   /** A signature seen for the first time by the farm. */
-  newSignature(l: CampaignLabels, oracle: string): void {
+  newSignature(l: Omit<CampaignLabels, 'strategy'>, oracle: string): void {
     this.uniqueSignatures.inc({ campaign: l.campaign, scenario: l.scenario, variant: l.variant, oracle });
   }
 
@@ -360,10 +360,16 @@ export interface MetricsServer {
 }
 
 /**
- * Serves `registry` on `http://HOST:PORT/metrics` (GET or HEAD; `/healthz` answers `ok`).
+ * Serves `registry` on `http://HOST:PORT/metrics` (GET or HEAD). `/healthz` answers 200 `ok`, or 503
+ * when `opts.health` says the process is not healthy (the compose healthchecks use it).
  * Port 0 picks a free port. Loopback by default: bind 0.0.0.0 only where a scraper needs it.
  */
-export async function startMetricsServer(registry: Registry, host = '127.0.0.1', port = 0): Promise<MetricsServer> {
+export async function startMetricsServer(
+  registry: Registry,
+  host = '127.0.0.1',
+  port = 0,
+  opts: { health?: () => boolean } = {},
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -381,7 +387,8 @@ export async function startMetricsServer(registry: Registry, host = '127.0.0.1',
         },
       );
     } else if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end('ok\n');
+      const ok = opts.health ? opts.health() : true;
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain; charset=utf-8' }).end(ok ? 'ok\n' : 'unhealthy\n');
     } else if (path === '/') {
       res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end('<a href="/metrics">/metrics</a>\n');
     } else {
@@ -412,4 +419,27 @@ export async function startMetricsServer(registry: Registry, host = '127.0.0.1',
       return closing;
     },
   };
+}
+
+/**
+ * Serves `/metrics` at a `HOST:PORT` address for a role's process. When the address is the role's
+ * default (not asked for explicitly) and its port is taken — several workers on one machine — it
+ * serves on a free port instead, and says so; an explicit address that cannot be bound is an error.
+ */
+export async function serveMetrics(
+  registry: Registry,
+  address: string,
+  opts: { explicit: boolean; health?: () => boolean; log?: (msg: string) => void },
+): Promise<MetricsServer> {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(address);
+  if (!m || Number(m[2]) > 65535) throw new Error(`--metrics: ${JSON.stringify(address)} is not HOST:PORT (or off)`);
+  const [host, port] = [m[1], Number(m[2])];
+  try {
+    return await startMetricsServer(registry, host, port, { health: opts.health });
+  } catch (e) {
+    if (opts.explicit || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw new Error(`metrics on ${address}: ${(e as Error).message}`);
+    const s = await startMetricsServer(registry, host, 0, { health: opts.health });
+    opts.log?.(`metrics: ${address} is in use, serving on ${s.host}:${s.port} instead`);
+    return s;
+  }
 }

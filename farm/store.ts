@@ -298,8 +298,9 @@ export class FarmStore {
     return { recorded: out[0] === 1, jobsDone: Number(out[1]), newSignatures: out.slice(2).map(String), missing: false };
   }
 
-  async markQueued(sig: string): Promise<void> {
-    await this.redis.eval(MARK_QUEUED, 1, keys.finding(sig));
+  /** new → queued; true when this call made the change (once per signature). */
+  async markQueued(sig: string): Promise<boolean> {
+    return (await this.redis.eval(MARK_QUEUED, 1, keys.finding(sig))) === 1;
   }
 
   async recordMinimized(r: MinimizedResult): Promise<void> {

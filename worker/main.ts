@@ -15,6 +15,7 @@ import {
 } from '../farm/jobs.ts';
 import { runFuzzRange } from './fuzz.ts';
 import { minimizeFinding } from './minimize.ts';
+import { WorkerMetrics, serveMetrics, type MetricSink, type MetricsServer, type WorkerMetricEvent } from '../farm/metrics.ts';
 
 export interface WorkerOptions {
   readonly redisUrl: string;
@@ -22,9 +23,17 @@ export interface WorkerOptions {
   readonly concurrency?: number;
   readonly timing?: LockTiming;
   readonly log?: (msg: string) => void;
+  /** HOST:PORT for Prometheus `/metrics` (port 0 picks a free one); null or absent: no server. */
+  readonly metrics?: string | null;
+  /** The metrics address was asked for (else a taken port falls back to a free one). */
+  readonly metricsExplicit?: boolean;
+  /** Where metric events go (set by a worker thread: its parent); default: this process's registry. */
+  readonly sink?: MetricSink;
 }
 
 export interface WorkerHandle {
+  /** http://HOST:PORT/metrics, or null without a metrics server. */
+  readonly metricsUrl: string | null;
   /** Stops taking jobs, finishes the active ones, closes every connection. */
   close(): Promise<void>;
 }
@@ -36,7 +45,32 @@ export interface WorkerHandle {
  */
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   const n = opts.concurrency ?? 1;
-  if (n > 1) return startThreads(opts, n);
+  let sink = opts.sink;
+  let server: MetricsServer | undefined;
+  if (opts.metrics) {
+    const metrics = new WorkerMetrics();
+    sink ??= metrics;
+    server = await serveMetrics(metrics.registry, opts.metrics, { explicit: opts.metricsExplicit ?? true, log: opts.log });
+    opts.log?.(`worker metrics on ${server.url}`);
+  }
+  let h: Omit<WorkerHandle, 'metricsUrl'>;
+  try {
+    h = n > 1 ? await startThreads(opts, n, sink) : await startOne(opts, sink);
+  } catch (e) {
+    await server?.close();
+    throw e;
+  }
+  return {
+    metricsUrl: server?.url ?? null,
+    async close() {
+      await h.close();
+      await server?.close();
+    },
+  };
+}
+
+async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Promise<Omit<WorkerHandle, 'metricsUrl'>> {
+  const record = (ev: WorkerMetricEvent) => sink?.record(ev);
   const log = opts.log ?? (() => {});
   const timing = opts.timing ?? lockTiming();
   const id = `${hostname()}:${process.pid}${threadId ? `/${threadId}` : ''}`;
@@ -56,9 +90,14 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
     async (job: Job<FuzzJobData>) => {
       const d = job.data;
       const state = await redis.hget(keys.campaign(d.campaign), 'state');
-      if (state === null || state === 'cancelled') return { skipped: state ?? 'no such campaign' };
+      if (state === null || state === 'cancelled') {
+        record({ kind: 'job', queue: QUEUES.fuzz, state: 'skipped' });
+        return { skipped: state ?? 'no such campaign' };
+      }
       const t0 = performance.now();
       const b = await runFuzzRange(d);
+      const labels = { campaign: d.campaign, scenario: d.scenario.name, variant: d.variant.name, strategy: d.strategy.name };
+      record({ kind: 'fuzz', labels, schedules: b.schedules, steps: b.steps, seconds: (performance.now() - t0) / 1000 });
       const result: FuzzResult = {
         kind: 'fuzz',
         campaign: d.campaign,
@@ -73,6 +112,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
         elapsedMs: performance.now() - t0,
       };
       await results.add('fuzz', result, { jobId: fuzzResultJobId(d.campaign, d.seedStart) });
+      record({ kind: 'job', queue: QUEUES.fuzz, state: 'completed' });
       return { schedules: b.schedules, steps: b.steps, findings: b.findings.length };
     },
     workerOpts,
@@ -82,7 +122,9 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
     QUEUES.minimize,
     async (job: Job<MinimizeJobData>) => {
       const t0 = performance.now();
-      const m = minimizeFinding(job.data.finding);
+      const f = job.data.finding;
+      const m = minimizeFinding(f);
+      record({ kind: 'minimize', scenario: f.scenario.name, variant: f.variant.name, oracle: f.oracle, ok: m.ok, seconds: (performance.now() - t0) / 1000 });
       const result: MinimizedResult = {
         kind: 'minimized',
         signature: job.data.signature,
@@ -93,6 +135,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
         elapsedMs: performance.now() - t0,
       };
       await results.add('minimized', result, { jobId: minimizedResultJobId(job.data.signature) });
+      record({ kind: 'job', queue: QUEUES.minimize, state: 'completed' });
       return { ok: m.ok };
     },
     workerOpts,
@@ -100,7 +143,10 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
 
   for (const w of [fuzz, minimize]) {
     w.on('error', (e) => log(`worker ${w.name}: ${e.message}`));
-    w.on('failed', (job, e) => log(`job ${job?.id} failed: ${e.message}`));
+    w.on('failed', (job, e) => {
+      record({ kind: 'job', queue: w.name, state: 'failed' });
+      log(`job ${job?.id} failed: ${e.message}`);
+    });
   }
   await Promise.all([fuzz.waitUntilReady(), minimize.waitUntilReady()]);
   log(`worker ${id} ready`);
@@ -119,7 +165,7 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
 }
 
 /** N worker threads, each a one-job worker with its own connections. */
-async function startThreads(opts: WorkerOptions, n: number): Promise<WorkerHandle> {
+async function startThreads(opts: WorkerOptions, n: number, sink: MetricSink | undefined): Promise<Omit<WorkerHandle, 'metricsUrl'>> {
   const log = opts.log ?? (() => {});
   const threads: ThreadWorker[] = [];
   const ready: Promise<void>[] = [];
@@ -134,8 +180,9 @@ async function startThreads(opts: WorkerOptions, n: number): Promise<WorkerHandl
     threads.push(t);
     ready.push(
       new Promise<void>((resolve, reject) => {
-        t.on('message', (m: { type: string; msg?: string }) => {
-          if (m.type === 'ready') resolve();
+        t.on('message', (m: { type: string; msg?: string; ev?: WorkerMetricEvent }) => {
+          if (m.type === 'metric' && m.ev) sink?.record(m.ev);
+          else if (m.type === 'ready') resolve();
           else if (m.type === 'log' && m.msg) log(`[thread ${i}] ${m.msg}`);
         });
         t.once('error', reject);

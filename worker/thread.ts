@@ -10,6 +10,8 @@ const handle = await startWorker({
   concurrency: 1,
   timing: data.timing,
   log: (msg) => port.postMessage({ type: 'log', msg }),
+  // The parent thread's registry counts this thread's work (it serves /metrics).
+  sink: { record: (ev) => port.postMessage({ type: 'metric', ev }) },
 });
 port.on('message', (m: { type: string }) => {
   if (m.type === 'close') void handle.close().then(() => process.exit(0));
