@@ -24,7 +24,7 @@ port.on('message', (m: ToWorker) => {
     chunk.seedStart,
     chunk.count,
     (done) => post({ type: 'progress', chunk: chunk.index, done }),
-    { coverage: init.coverage },
+    { coverage: init.coverage ?? false },
   );
   post({ type: 'result', chunk: chunk.index, batch });
 });

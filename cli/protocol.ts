@@ -8,8 +8,8 @@ export interface WorkerInit {
   readonly scenario: ScenarioJson;
   readonly variant: Variant;
   readonly strategy: StrategySpec;
-  /** Collect coverage features (DESIGN.md §7) for the campaign's `coverage` count. */
-  readonly coverage: boolean;
+  /** Collect coverage features (DESIGN.md §7) for the campaign's `coverage` count; off by default. */
+  readonly coverage?: boolean;
 }
 
 /** One seed range of a campaign: seeds [seedStart, seedStart + count). */

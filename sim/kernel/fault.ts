@@ -138,12 +138,7 @@ function* wpPageShared(w: World, t: SimThread, p: number, orig: number): Step {
   const frames = w.frames;
   const f = w.pt.frame[p];
   yield null;
-  t.label = 'wp_page_shared: get_page + pte_unmap_unlock';
-  frames.refcount[f]++;
-  unlockPtlNow(w, t, p);
-  yield pageLockGate(w, f);
-  t.label = 'do_page_mkwrite: lock_page + set_page_dirty';
-  frames.lockOwner[f] = t.id;
+  yield* dropPtlAndLockPage(w, t, p, f, 'wp_page_shared: get_page + pte_unmap_unlock', 'do_page_mkwrite: lock_page + set_page_dirty');
   frames.dirty[f] = 1;
   yield* lockPtl(w, t, p, 'wp_page_shared: pte_offset_map_lock');
   yield null;
@@ -278,6 +273,22 @@ function* doSwapPage(w: World, t: SimThread, p: number, write: boolean, orig: nu
 }
 
 /**
+ * get_page(), pte_unmap_unlock(), lock_page(): the kernel's way to sleep on PG_locked from inside a
+ * PT-lock section (do_wp_page's !trylock_page path, wp_page_shared's do_page_mkwrite). It drops the
+ * lock in the caller's current step, then takes the page lock in a step of its own once it is free.
+ * The caller retakes the PT lock.
+ */
+function* dropPtlAndLockPage(w: World, t: SimThread, p: number, f: number, dropLabel: string, lockLabel: string): Step {
+  t.page = p;
+  t.label = dropLabel;
+  w.frames.refcount[f]++;
+  unlockPtlNow(w, t, p);
+  yield pageLockGate(w, f);
+  t.label = lockLabel;
+  w.frames.lockOwner[f] = t.id;
+}
+
+/**
  * do_wp_page(), entered with the PT lock held on a present read-only PTE for a write fault. An
  * exclusive anonymous page is reused in place (wp_page_reuse) under trylock_page(); a shared page,
  * a KSM page or the zero page is copied. The trylock and the reuse decision are one step, as they
@@ -286,16 +297,12 @@ function* doSwapPage(w: World, t: SimThread, p: number, write: boolean, orig: nu
 function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
   const frames = w.frames;
   const old = w.pt.frame[p];
+  // One step decides and acts: trylock_page() fails (sleep on it) or succeeds (reuse or copy now).
   yield null;
   t.page = p;
   if (old !== w.zeroFrame && frames.lockOwner[old] !== -1) {
     // !trylock_page(): get_page, drop the PT lock, lock_page, retake the PT lock, recheck pte_same.
-    t.label = 'do_wp_page: trylock_page failed, get_page + pte_unmap_unlock';
-    frames.refcount[old]++;
-    unlockPtlNow(w, t, p);
-    yield pageLockGate(w, old);
-    t.label = 'do_wp_page: lock_page';
-    frames.lockOwner[old] = t.id;
+    yield* dropPtlAndLockPage(w, t, p, old, 'do_wp_page: trylock_page failed, get_page + pte_unmap_unlock', 'do_wp_page: lock_page');
     yield* lockPtl(w, t, p, 'do_wp_page: pte_offset_map_lock');
     yield null;
     t.page = p;

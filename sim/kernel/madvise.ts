@@ -2,6 +2,7 @@ import type { World } from '../world.ts';
 import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
+import { madviseEnter, madviseExit } from './madviseCall.ts';
 import { rangeEnd, rangeStart, single } from './notify.ts';
 
 /**
@@ -11,11 +12,7 @@ import { rangeEnd, rangeStart, single } from './notify.ts';
  */
 export function* madviseFree(w: World, t: SimThread, p: number): Step {
   const frames = w.frames;
-  yield w.mmapSem.readGate;
-  t.label = 'madvise(MADV_FREE): down_read(mmap_sem)';
-  t.page = p;
-  w.mmapSem.downRead();
-  w.oracles.beginExempt(p);
+  yield* madviseEnter(w, t, p, 'madvise(MADV_FREE): down_read(mmap_sem)');
   yield* rangeStart(w, t, single(p));
   yield* lockPtl(w, t, p, 'madvise_free_pte_range: pte_offset_map_lock');
   yield null;
@@ -54,8 +51,5 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
   t.label = 'tlb_finish_mmu: flush_tlb_range';
   t.page = p;
   w.flushCpuTlbs(single(p));
-  yield null;
-  t.label = 'madvise: up_read(mmap_sem)';
-  w.mmapSem.upRead();
-  w.oracles.endExempt(p);
+  yield* madviseExit(w, t, p);
 }

@@ -2,6 +2,7 @@ import type { World } from '../world.ts';
 import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
+import { madviseEnter, madviseExit } from './madviseCall.ts';
 import { invalidateRange, rangeEnd, rangeStart, single } from './notify.ts';
 
 /**
@@ -16,11 +17,7 @@ import { invalidateRange, rangeEnd, rangeStart, single } from './notify.ts';
  */
 export function* zap(w: World, t: SimThread, p: number): Step {
   const frames = w.frames;
-  yield w.mmapSem.readGate;
-  t.label = 'madvise(MADV_DONTNEED): down_read(mmap_sem)';
-  t.page = p;
-  w.mmapSem.downRead();
-  w.oracles.beginExempt(p);
+  yield* madviseEnter(w, t, p, 'madvise(MADV_DONTNEED): down_read(mmap_sem)');
   yield* rangeStart(w, t, single(p));
   yield* lockPtl(w, t, p, 'zap_pte_range: pte_offset_map_lock');
   yield null;
@@ -73,9 +70,5 @@ export function* zap(w: World, t: SimThread, p: number): Step {
     if (frames.put(gathered) && w.tracing) w.note(`frame ${gathered} freed`);
   }
   yield* rangeEnd(w, t, single(p), false);
-  yield null;
-  t.label = 'madvise: up_read(mmap_sem)';
-  t.page = p;
-  w.mmapSem.upRead();
-  w.oracles.endExempt(p);
+  yield* madviseExit(w, t, p);
 }
