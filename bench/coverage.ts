@@ -11,8 +11,10 @@ export interface CoverageRow {
   schedules: number;
   /** Distinct coverage features (DESIGN.md §7) after all schedules. */
   features: number;
-  /** Features after each tenth of the schedules: coverage over time. */
+  /** Features after each `points`-th part of the schedules (a tenth by default): coverage over time. */
   curve: number[];
+  /** Schedules run at each point of `curve`. */
+  curveAt: number[];
   /** Corpus size at the end (coverage strategy). */
   corpus: number;
   /** Distinct finding signatures (expected oracles of the race) reached. */
@@ -25,10 +27,20 @@ export interface CoverageRow {
  * buggy preset (seeds from 0, one campaign per strategy, so the coverage strategy's corpus spans
  * all of them). PCT at depth 3 with k = the no-preemption run length.
  */
-export function measureCoverage(schedules = 10_000, strategies: StrategyName[] = ['random', 'pct', 'coverage']): CoverageRow[] {
+export function measureCoverage(schedules = 10_000, strategies: StrategyName[] = ['random', 'pct', 'coverage'], points = 10): CoverageRow[] {
+  return CATALOG.flatMap((e) => measureCoverageEntry(e.scenario.name, schedules, strategies, points));
+}
+
+/** measureCoverage for one built-in scenario, with the curve sampled at `points` points. */
+export function measureCoverageEntry(
+  scenario: string,
+  schedules = 10_000,
+  strategies: StrategyName[] = ['random', 'pct', 'coverage'],
+  points = 10,
+): CoverageRow[] {
   const rows: CoverageRow[] = [];
-  const every = Math.max(1, Math.floor(schedules / 10));
-  for (const entry of CATALOG) {
+  const every = Math.max(1, Math.floor(schedules / points));
+  for (const entry of CATALOG.filter((e) => e.scenario.name === scenario)) {
     const sc = compileScenario(entry.scenario);
     const variant = PRESETS.get(entry.buggyVariant)!;
     const kSteps = estimateSteps(sc, variant.sites);
@@ -42,6 +54,7 @@ export function measureCoverage(schedules = 10_000, strategies: StrategyName[] =
         schedules: campaign.schedules,
         features: campaign.features.size,
         curve: campaign.history.map((h) => h.features),
+        curveAt: campaign.history.map((h) => h.schedules),
         corpus: campaign.corpus.entries.length,
         signatures: batch.findings.filter((f) => entry.expect.includes(f.oracle)).length,
         ms: performance.now() - t0,

@@ -1,0 +1,191 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { BenchResults } from './results.ts';
+import { FIRST_FINDING_STRATEGIES } from './firstFinding.ts';
+import { exCount, exhaustivePairs, ffCell } from './report.ts';
+import { fmtSummary } from './stats.ts';
+
+const k = (n: number) => Math.round(n).toLocaleString('en-US');
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+function md(head: readonly string[], rows: readonly (readonly string[])[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  return [`| ${head.map(cell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+}
+
+/** The README's `## Benchmarks` section, from a results.json. */
+export function benchmarksSection(r: BenchResults): string {
+  const m = r.machine;
+  const s = r.settings;
+  const o: string[] = [];
+  o.push('## Benchmarks');
+  o.push('');
+  o.push(
+    `\`npm run bench\` measures every figure of issue 7 side by side; \`npm run bench -- --quick --json\` is the short version (under two minutes) and writes \`bench/results.json\`; ` +
+      `\`-- --readme\` rewrites this section from the run. Plots (hand-written SVG): [time to first finding](bench/plots/first-finding.svg), [coverage over schedules](bench/plots/coverage.svg).`,
+  );
+  o.push('');
+  o.push(
+    `Latest numbers: \`npm run bench -- --quick --json\` on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (${m.platform}), ${r.simVersion}, ` +
+      `${r.date.slice(0, 10)}; wall time ${(r.wallMs / 1000).toFixed(0)} s.${r.quick ? ' Quick caps and sample sizes are stated with each table; the full run uses larger ones.' : ''}`,
+  );
+  o.push('');
+  o.push('![time to first finding](bench/plots/first-finding.svg)');
+  o.push('');
+
+  o.push('**1. Simulator speed**, one core, fuzz mode (no trace), each scenario under its buggy preset. *Baseline*: the same typed-array reads and writes the simulator made on the same seeds, recorded once and replayed in a bare loop (no generators, scheduler, gates or oracle logic; `bench/baseline.ts`); *sim ÷ baseline* is the simulator\'s share of that speed.');
+  o.push('');
+  if (r.simSpeed) {
+    const scen = [...new Set(r.simSpeed.map((x) => x.scenario))];
+    o.push(
+      md(
+        ['scenario', 'random steps/s', 'schedules/s', 'pct steps/s', 'schedules/s', 'mem ops/step', 'baseline steps/s', 'sim ÷ baseline'],
+        scen.map((sc) => {
+          const a = r.simSpeed!.find((x) => x.scenario === sc && x.strategy === 'random')!;
+          const p = r.simSpeed!.find((x) => x.scenario === sc && x.strategy === 'pct');
+          const b = r.baseline?.find((x) => x.scenario === sc);
+          return [sc, k(a.stepsPerSec), k(a.schedulesPerSec), p ? k(p.stepsPerSec) : '—', p ? k(p.schedulesPerSec) : '—', b ? b.accessesPerStep.toFixed(1) : '—', b ? k(b.baselineStepsPerSec) : '—', b ? pct(b.ratio) : '—'];
+        }),
+      ),
+    );
+    const steps = r.simSpeed.reduce((a, x) => a + x.steps, 0);
+    const ms = r.simSpeed.reduce((a, x) => a + x.ms, 0);
+    o.push('');
+    o.push(`Overall ${k((steps / ms) * 1000)} steps/s per core (target 1,000,000).`);
+  }
+  o.push('');
+
+  o.push(
+    `**2. Time to first finding** (buggy preset), schedules, median [min–max] over ${s.campaigns} campaign seeds (campaign k runs seeds from k × 1,000,000). ` +
+      `Cap ${k(s.firstFindingCap ?? 0)} schedules per search; "none ≤ cap": not found by any search; "(n/N)": found by n of N searches. ` +
+      `exhaustive-2: DFS, preemption bound 2, partial-order reduction, first race, cap ${k(s.exhaustiveFirstCap ?? 0)} executions — deterministic, so one search (counting the executions the reduction cut short). ` +
+      'Milliseconds per search are in `bench/results.json`.',
+  );
+  o.push('');
+  const races = [...new Set(r.firstFinding.map((f) => f.scenario))];
+  o.push(
+    md(
+      ['race', ...FIRST_FINDING_STRATEGIES],
+      races.map((sc) => [sc, ...FIRST_FINDING_STRATEGIES.map((st) => ffCell(r.firstFinding.find((f) => f.scenario === sc && f.strategy === st), 'schedules'))]),
+    ),
+  );
+  o.push('');
+
+  o.push('**3. Scaling**, cow-two-pages under range-end-only, random strategy.');
+  o.push('');
+  const rows: string[][] = [];
+  const loc = r.scaling.local;
+  if (loc) for (const x of loc.runs) rows.push([`local, ${x.workers === 1 ? '1 worker (in-process)' : `${x.workers} worker threads`}`, k(x.seeds), k(x.schedulesPerSec), pct(x.efficiency), '']);
+  const farm = r.scaling.farm;
+  if (farm.available) {
+    const f = farm as unknown as { local: { schedulesPerSec: number }; seeds: number; farm: { workers: number; schedulesPerSec: number; efficiency: number; queueOverheadPct: number }[] };
+    rows.push(['farm reference: runSeeds in one process', k(f.seeds), k(f.local.schedulesPerSec), '', '']);
+    for (const x of f.farm) rows.push([`farm through Redis, ${x.workers} worker process${x.workers > 1 ? 'es' : ''}`, k(f.seeds), k(x.schedulesPerSec), pct(x.efficiency), `${x.queueOverheadPct.toFixed(1)}%`]);
+  }
+  o.push(md(['setup', 'seeds', 'schedules/s', 'vs N × one', 'queue overhead'], rows));
+  if (!farm.available) o.push(`\nfarm: unavailable (${(farm as { reason: string }).reason}).`);
+  o.push('');
+  o.push(
+    `On ${m.cores} cores the 2-worker runs share them with the bench itself, and for the farm with the coordinator and Redis; "queue overhead" is the share of the workers' wall time not spent simulating.`,
+  );
+  o.push('');
+
+  if (r.shrink) {
+    o.push('**4. Shrinking** the first random-strategy finding of each race.');
+    o.push('');
+    o.push(
+      md(
+        ['race', 'oracle', 'steps before → after', 'threads', 'preemptions', 'runs', 'ms', '1-minimal'],
+        r.shrink.map((x) => [x.scenario, x.oracle, `${x.stepsBefore} → ${x.stepsAfter}`, `${x.threadsBefore} → ${x.threadsAfter}`, `${x.preemptionsBefore} → ${x.preemptionsAfter}`, String(x.runs), x.ms.toFixed(1), x.minimal ? 'yes' : 'no']),
+      ),
+    );
+    o.push('');
+  }
+
+  if (r.fastCheck) {
+    const f = r.fastCheck;
+    const cow = (st: string) => r.firstFinding.find((x) => x.scenario === 'cow-two-pages' && x.strategy === st);
+    o.push(
+      `**5. Against fast-check's \`fc.scheduler\`**: the cow-two-pages race written as async tasks (\`bench/fastcheck.ts\`: the same six threads, wp_page_copy as one step per kernel action, ` +
+        `device reads through an ATC; ${f.stepsPerRun.toFixed(1)} steps per run against racefarm's richer model), runs until the first stale read, over ${f.campaigns} seeds (cap ${k(f.cap)}). ` +
+        `The correct variant of the async model failed ${f.correct.failures} times in ${k(f.correct.runs)} runs.`,
+    );
+    o.push('');
+    o.push(
+      md(
+        ['search', 'runs / schedules to first stale-read', 'ms'],
+        [
+          ['fast-check fc.scheduler (async model)', fmtSummary(f.runs, f.cap), f.ms.found > 0 ? fmtSummary(f.ms) : '—'],
+          ...FIRST_FINDING_STRATEGIES.map((st) => [`racefarm ${st}`, ffCell(cow(st), 'schedules'), ffCell(cow(st), 'ms')]),
+        ],
+      ),
+    );
+    o.push('');
+  }
+
+  o.push(
+    `**6. Exhaustive search** on the correct presets (certificates "no violation within bound k"): schedules with sleep-set partial-order reduction (POR; "+n cut": executions the reduction stopped early) against plain DFS, cap ${k(s.certificateCap ?? 0)} executions.` +
+      (s.cowBound2Cap === null ? ' cow-two-pages at bound 2 (about a million schedules) is skipped in the quick run.' : ''),
+  );
+  o.push('');
+  o.push(
+    md(
+      ['scenario', 'preset', 'bound', 'POR', 'plain DFS', 'DFS ÷ POR'],
+      exhaustivePairs(r.exhaustive).map(({ por, dfs }) => [
+        por.scenario,
+        por.variant,
+        String(por.bound),
+        exCount(por),
+        exCount(dfs),
+        dfs && dfs.complete && por.complete ? `${(dfs.schedules / por.schedules).toFixed(1)}×` : '—',
+      ]),
+    ),
+  );
+  o.push('');
+
+  o.push(`**7. Coverage** features after ${k(s.coverageSchedules ?? 0)} schedules per strategy (buggy presets, pct at depth 3); the curves are in the [coverage plot](bench/plots/coverage.svg).`);
+  o.push('');
+  const strategies = [...new Set(r.coverage.map((c) => c.strategy))];
+  const covRaces = [...new Set(r.coverage.map((c) => c.scenario))];
+  o.push(
+    md(
+      ['scenario', ...strategies],
+      [
+        ...covRaces.map((sc) => [sc, ...strategies.map((st) => String(r.coverage.find((c) => c.scenario === sc && c.strategy === st)?.features ?? '—'))]),
+        ['**total**', ...strategies.map((st) => `**${r.coverage.filter((c) => c.strategy === st).reduce((a, c) => a + c.features, 0)}**`)],
+      ],
+    ),
+  );
+  o.push('');
+  o.push('![coverage over schedules](bench/plots/coverage.svg)');
+  o.push('');
+  if (r.failures.length > 0) {
+    o.push(`Not measured in this run: ${r.failures.map((f) => `${f.task} (${f.error})`).join('; ')}.`);
+    o.push('');
+  }
+  return o.join('\n');
+}
+
+/** Replaces README.md's `## Benchmarks` section (up to the next `## ` heading), or appends it. */
+export function updateReadme(r: BenchResults, path = fileURLToPath(new URL('../README.md', import.meta.url))): void {
+  const text = readFileSync(path, 'utf8');
+  const section = benchmarksSection(r);
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /^## Benchmarks\s*$/.test(l));
+  let next: string;
+  if (start < 0) {
+    next = text.replace(/\n*$/, '\n\n') + section;
+  } else {
+    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+    if (end < 0) end = lines.length;
+    next = [...lines.slice(0, start), ...section.split('\n'), ...lines.slice(end)].join('\n');
+  }
+  writeFileSync(path, next.replace(/\n*$/, '\n'));
+}
+
+// `node --import tsx bench/readme.ts`: rewrite the section from bench/results.json.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = JSON.parse(readFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), 'utf8')) as BenchResults;
+  updateReadme(r);
+  console.log('README.md: ## Benchmarks updated from bench/results.json');
+}
