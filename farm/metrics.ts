@@ -280,11 +280,14 @@ export class CoordinatorMetrics {
     this.uniqueSignatures.inc({ campaign: l.campaign, scenario: l.scenario, variant: l.variant, oracle });
   }
 
-  /** Reads the snapshot once per scrape (every gauge's collect shares the same read). */
+  /**
+   * Reads the snapshot once per scrape: a registry starts every metric's collect in the same tick,
+   * so the gauges share the read in flight; the next scrape reads afresh.
+   */
   private refresh(): Promise<void> {
     if (!this.snapshot) return Promise.resolve();
     this.refreshing ??= this.load(this.snapshot).finally(() => {
-      setTimeout(() => (this.refreshing = undefined), 200).unref();
+      this.refreshing = undefined;
     });
     return this.refreshing;
   }
