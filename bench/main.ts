@@ -36,8 +36,8 @@ const lanes = lanesArg >= 0 ? Math.max(1, Number(argv[lanesArg + 1]) || 1) : qui
 const settings = quick
   ? {
       speedMillis: 150,
-      baselineMillis: 100,
-      baselineRuns: 100,
+      baselineMillis: 150,
+      baselineRuns: 200,
       localScalingSeeds: 30_000,
       farmSeeds: 30_000,
       campaigns: 20,
@@ -101,8 +101,11 @@ const describe = (t: Task): string => {
       return t.kind;
   }
 };
+/** Tasks that run the simulator over Proxy-wrapped state (see TaskPool). */
+const usesProxies = (t: Task): boolean =>
+  t.kind === 'baseline' || (t.kind === 'exhaustive' && t.reduction) || (t.kind === 'firstFinding' && t.strategy === 'exhaustive-2');
 async function run<T>(task: Task): Promise<T | null> {
-  const r: TaskReply = await pool.run(task);
+  const r: TaskReply = await pool.run(task, usesProxies(task));
   if (!r.ok) {
     failures.push({ task, error: r.error });
     log(`FAILED ${describe(task)}: ${r.error.split('\n')[0]}`);
@@ -116,9 +119,9 @@ let results: BenchResults;
 try {
   // Phase 1: rates, alone.
   const speed = await run<BenchResults['simSpeed']>({ kind: 'speed', millis: settings.speedMillis });
-  const baseline = await run<BenchResults['baseline']>({ kind: 'baseline', millis: settings.baselineMillis, runs: settings.baselineRuns });
   const local = await run<BenchResults['scaling']['local']>({ kind: 'localScaling', seeds: settings.localScalingSeeds });
   const farm = await run<BenchResults['scaling']['farm']>({ kind: 'farm', seeds: settings.farmSeeds });
+  const baseline = await run<BenchResults['baseline']>({ kind: 'baseline', millis: settings.baselineMillis, runs: settings.baselineRuns });
 
   // Phase 2: searches, over the lanes, longest first.
   const names = CATALOG.map((e) => e.scenario.name);

@@ -41,7 +41,7 @@ export function firstFindingSvg(r: BenchResults): string {
   const races = [...new Set(r.firstFinding.map((f) => f.scenario))];
   const strategies = [...FIRST_FINDING_STRATEGIES] as string[];
   const fc = r.fastCheck;
-  const bar = 9;
+  const bar = 11;
   const gap = 12;
   const groupH = strategies.length * bar + (fc ? bar : 0) + gap;
   const left = 190;
@@ -51,13 +51,22 @@ export function firstFindingSvg(r: BenchResults): string {
   const height = top + races.length * groupH + 50;
   const maxCap = Math.max(10, ...r.firstFinding.map((f) => f.cap), fc ? fc.cap : 0);
   const decades = Math.ceil(Math.log10(maxCap));
-  const x = (v: number) => left + (Math.log10(Math.max(1, v)) / decades) * plotW;
+  // The axis starts at 0.5 so that a median of 1 schedule still shows as a bar.
+  const lo = Math.log10(0.5);
+  const x = (v: number) => left + ((Math.log10(Math.max(0.5, v)) - lo) / (decades - lo)) * plotW;
   const body: string[] = [];
   body.push(
     `<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#eeeeee"/><line x1="0" y1="0" x2="0" y2="6" stroke="#999" stroke-width="2"/></pattern></defs>`,
   );
   body.push(text(left, 18, `Time to first finding: schedules (log scale), median with min–max over ${r.settings.campaigns} campaign seeds`, 'font-size="13" font-weight="bold"'));
-  body.push(text(left, 34, `${r.machine.cpu}, node ${r.machine.node}${r.quick ? ', --quick caps' : ''}; exhaustive-2 is deterministic (one search)`, 'fill="#555"'));
+  body.push(
+    text(
+      left,
+      34,
+      `${r.machine.cpu}, node ${r.machine.node}; cap ${(r.settings.firstFindingCap ?? 0).toLocaleString('en-US')} schedules per search${r.quick ? ' (--quick)' : ''}; exhaustive-2 (bound 2, POR) is deterministic: one search`,
+      'fill="#555"',
+    ),
+  );
   // Legend.
   const legend = fc ? [...strategies, 'fast-check'] : strategies;
   legend.forEach((s, i) => {
@@ -88,7 +97,7 @@ export function firstFindingSvg(r: BenchResults): string {
       if (b.found < 0) return;
       if (b.median === null) {
         body.push(`<rect x="${left}" y="${by}" width="${f1(x(b.cap) - left)}" height="${bar - 2}" fill="url(#hatch)" stroke="${COLORS[b.s]}"/>`);
-        body.push(text(x(b.cap) + 4, by + bar - 2, b.found === 0 ? `${b.s}: none ≤ ${b.cap.toLocaleString('en-US')}` : `${b.s}: > cap (${b.found} found)`, 'font-size="9" fill="#444"'));
+        body.push(text(x(b.cap) + 4, by + bar - 3, b.found === 0 ? `${b.s}: none ≤ ${b.cap.toLocaleString('en-US')}` : `${b.s}: > cap (${b.found} found)`, 'font-size="9" fill="#444"'));
       } else {
         body.push(`<rect x="${left}" y="${by}" width="${f1(Math.max(1.5, x(b.median) - left))}" height="${bar - 2}" fill="${COLORS[b.s]}"/>`);
         if (b.min !== null && b.max !== null && b.max > b.min) {
@@ -98,7 +107,7 @@ export function firstFindingSvg(r: BenchResults): string {
           body.push(`<line x1="${f1(x(b.max))}" y1="${f1(cy - 3)}" x2="${f1(x(b.max))}" y2="${f1(cy + 3)}" stroke="#222"/>`);
         }
         const tx = Math.max(x(b.median), b.max !== null ? x(b.max) : 0) + 4;
-        body.push(text(tx, by + bar - 2, `${Math.round(b.median).toLocaleString('en-US')}${b.found < (b.s === 'exhaustive-2' ? 1 : r.settings.campaigns ?? 0) ? ` (${b.found} found)` : ''}`, 'font-size="9" fill="#444"'));
+        body.push(text(tx, by + bar - 3, `${Math.round(b.median).toLocaleString('en-US')}${b.found < (b.s === 'exhaustive-2' ? 1 : r.settings.campaigns ?? 0) ? ` (${b.found} found)` : ''}`, 'font-size="9" fill="#444"'));
       }
     });
   });

@@ -2,66 +2,101 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Task, TaskMessage, TaskReply } from './task.ts';
 
+interface Slot {
+  proc: ChildProcess;
+  /** Ran a task that fed Proxies through the simulator's hot paths (see `run`). */
+  dirty: boolean;
+  busy: boolean;
+  resolve: ((r: TaskReply) => void) | null;
+}
+
+interface Queued {
+  task: Task;
+  proxies: boolean;
+  resolve: (r: TaskReply) => void;
+}
+
 /**
- * A pool of bench worker processes (bench/task.ts). Each runs one task at a time; `run` queues a
- * task on the first free process. Processes are killed by `close` (by their own pid).
+ * A pool of bench worker processes (bench/task.ts), each running one task at a time.
+ *
+ * JIT hygiene: a task that runs the simulator over Proxy-wrapped state (the memory-baseline
+ * recorder, the exhaustive search's footprint recorder) turns the simulator's inline caches
+ * megamorphic for the rest of that process's life, which slows every later run there several times
+ * over. Such a task marks its process dirty; a dirty process only gets further proxy tasks, and a
+ * clean task never runs in one — the slot gets a fresh process first.
  */
 export class TaskPool {
-  private readonly procs: ChildProcess[] = [];
-  private readonly free: ChildProcess[] = [];
-  private readonly waiting: { task: Task; resolve: (r: TaskReply) => void }[] = [];
-  private readonly pending = new Map<number, (r: TaskReply) => void>();
+  private readonly slots: Slot[] = [];
+  private readonly queue: Queued[] = [];
+  private readonly entry = fileURLToPath(new URL('./task.ts', import.meta.url));
   private nextId = 0;
+  private closed = false;
 
   constructor(size: number) {
-    const entry = fileURLToPath(new URL('./task.ts', import.meta.url));
     for (let i = 0; i < size; i++) {
-      const p = fork(entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      p.on('message', (m: TaskReply) => {
-        const done = this.pending.get(m.id);
-        this.pending.delete(m.id);
-        this.release(p);
-        done?.(m);
-      });
-      p.on('exit', (code, signal) => {
-        for (const [id, done] of this.pending) {
-          if ((p as unknown as { current?: number }).current === id) {
-            this.pending.delete(id);
-            done({ id, ok: false, error: `bench worker exited (${signal ?? code}) during the task`, ms: 0 });
-          }
-        }
-      });
-      this.procs.push(p);
-      this.free.push(p);
+      const slot: Slot = { proc: null as unknown as ChildProcess, dirty: false, busy: false, resolve: null };
+      this.spawn(slot);
+      this.slots.push(slot);
     }
   }
 
-  get size(): number {
-    return this.procs.length;
-  }
-
-  private release(p: ChildProcess): void {
-    const next = this.waiting.shift();
-    if (next) this.dispatch(p, next.task, next.resolve);
-    else this.free.push(p);
-  }
-
-  private dispatch(p: ChildProcess, task: Task, resolve: (r: TaskReply) => void): void {
-    const id = this.nextId++;
-    (p as unknown as { current?: number }).current = id;
-    this.pending.set(id, resolve);
-    p.send({ id, task } satisfies TaskMessage);
-  }
-
-  run(task: Task): Promise<TaskReply> {
-    return new Promise((resolve) => {
-      const p = this.free.shift();
-      if (p) this.dispatch(p, task, resolve);
-      else this.waiting.push({ task, resolve });
+  private spawn(slot: Slot): void {
+    const p = fork(this.entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    slot.proc = p;
+    slot.dirty = false;
+    p.on('message', (m: TaskReply) => {
+      if (slot.proc !== p) return;
+      const done = slot.resolve;
+      slot.resolve = null;
+      slot.busy = false;
+      done?.(m);
+      this.pump();
+    });
+    p.on('exit', (code, signal) => {
+      if (slot.proc !== p || this.closed) return;
+      const done = slot.resolve;
+      slot.resolve = null;
+      slot.busy = false;
+      done?.({ id: -1, ok: false, error: `bench worker exited (${signal ?? code}) during the task`, ms: 0 });
+      this.spawn(slot);
+      this.pump();
     });
   }
 
+  /**
+   * Queues a task; `proxies` says it runs the simulator through Proxy-wrapped state. Tasks start in
+   * the order they were queued, except that a dirty process picks the next proxy task first.
+   */
+  run(task: Task, proxies = false): Promise<TaskReply> {
+    return new Promise((resolve) => {
+      this.queue.push({ task, proxies, resolve });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy || this.queue.length === 0) continue;
+      let i = 0;
+      if (slot.dirty) {
+        const j = this.queue.findIndex((q) => q.proxies);
+        if (j >= 0) i = j;
+        else {
+          const old = slot.proc;
+          this.spawn(slot); // a clean task: fresh process
+          old.kill('SIGTERM');
+        }
+      }
+      const q = this.queue.splice(i, 1)[0];
+      slot.busy = true;
+      slot.resolve = q.resolve;
+      if (q.proxies) slot.dirty = true;
+      slot.proc.send({ id: this.nextId++, task: q.task } satisfies TaskMessage);
+    }
+  }
+
   close(): void {
-    for (const p of this.procs) if (p.exitCode === null && p.pid !== undefined) p.kill('SIGTERM');
+    this.closed = true;
+    for (const s of this.slots) if (s.proc.exitCode === null && s.proc.pid !== undefined) s.proc.kill('SIGTERM');
   }
 }

@@ -86,8 +86,17 @@ export function formatAll(r: BenchResults): string {
   if (loc) {
     out.push(
       table(
-        ['where', 'workers', 'seeds', 'ms', 'schedules/s', 'efficiency'],
-        loc.runs.map((x) => ['local (runLocalCampaign)', x.workers === 1 ? '1 (in-process)' : `${x.workers} threads`, k(x.seeds), k(x.elapsedMs), k(x.schedulesPerSec), pct(x.efficiency)]),
+        ['where', 'workers', 'seeds', 'ms', 'schedules/s', 'efficiency', 'thread start-up ms', 'schedules/s after start-up'],
+        loc.runs.map((x) => [
+          'local (runLocalCampaign)',
+          x.workers === 1 ? '1 (in-process)' : `${x.workers} threads`,
+          k(x.seeds),
+          k(x.elapsedMs),
+          k(x.schedulesPerSec),
+          pct(x.efficiency),
+          x.startupMs !== undefined ? k(x.startupMs) : '',
+          x.schedulesPerSecAfterStartup !== undefined ? k(x.schedulesPerSecAfterStartup) : '',
+        ]),
       ),
     );
     out.push(`same schedules/steps for every worker count: ${loc.sameResult ? 'yes' : 'NO'}`);
@@ -129,7 +138,7 @@ export function formatAll(r: BenchResults): string {
     out.push(`fast-check cap ${k(fcr.cap)} runs per search, ${fcr.campaigns} seeds; sanity: the correct (v4.13) async model failed ${fcr.correct.failures} time(s) in ${k(fcr.correct.runs)} runs.`);
   } else out.push('unavailable (see failures)');
 
-  out.push('\n6. Exhaustive search on the correct presets: schedules with partial-order reduction (POR) vs plain DFS');
+  out.push('\n6. Exhaustive search on the correct presets: schedules with partial-order reduction (POR) vs plain DFS (ratio over executions, cut ones included)');
   out.push(
     table(
       ['scenario', 'preset', 'bound', 'POR schedules', 'DFS schedules', 'DFS ÷ POR', 'POR ms', 'DFS ms', 'verdicts'],
@@ -139,7 +148,7 @@ export function formatAll(r: BenchResults): string {
         String(por.bound),
         exCount(por),
         exCount(dfs),
-        dfs && dfs.complete && por.complete ? `${(dfs.schedules / por.schedules).toFixed(1)}×` : '—',
+        dfs && dfs.complete && por.complete ? `${(dfs.schedules / (por.schedules + por.pruned)).toFixed(1)}×` : '—',
         k(por.ms),
         dfs ? k(dfs.ms) : '—',
         [...new Set([...por.verdicts, ...(dfs?.verdicts ?? [])])].map((v) => v || 'clean').join(' '),

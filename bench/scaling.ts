@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { catalogEntry } from '../sim/scenario/catalog.ts';
 import { compileScenario } from '../sim/scenario/compile.ts';
@@ -14,6 +15,12 @@ export interface LocalScalingRun {
   schedulesPerSec: number;
   /** Rate ÷ (workers × the 1-worker rate). */
   efficiency: number;
+  /**
+   * Worker threads only: wall time of a campaign of one seed per thread (starting the threads, tsx,
+   * compiling the scenario, one run each), and the rate with that start-up taken off the wall time.
+   */
+  startupMs?: number;
+  schedulesPerSecAfterStartup?: number;
 }
 
 export interface LocalScaling {
@@ -43,12 +50,23 @@ export async function measureLocalScaling(seeds: number, workers: readonly numbe
   const runs: LocalScalingRun[] = [];
   const totals: string[] = [];
   for (const n of workers) {
+    let startupMs: number | undefined;
+    if (n > 1) {
+      const s0 = performance.now();
+      await runLocalCampaign({ ...base, seedStart: 60_000_000, seeds: n, workers: n, chunkSeeds: 1 });
+      startupMs = performance.now() - s0;
+    }
     const t0 = performance.now();
     const r = await runLocalCampaign({ ...base, seedStart: 0, seeds, workers: n });
     const ms = performance.now() - t0;
     totals.push(`${r.schedules}/${r.steps}`);
     const rate = (seeds / ms) * 1000;
-    runs.push({ workers: n, seeds, elapsedMs: ms, schedulesPerSec: rate, efficiency: runs.length === 0 ? 1 : rate / (n * runs[0].schedulesPerSec) });
+    const run: LocalScalingRun = { workers: n, seeds, elapsedMs: ms, schedulesPerSec: rate, efficiency: runs.length === 0 ? 1 : rate / (n * runs[0].schedulesPerSec) };
+    if (startupMs !== undefined) {
+      run.startupMs = startupMs;
+      run.schedulesPerSecAfterStartup = ms > startupMs ? (seeds / (ms - startupMs)) * 1000 : rate;
+    }
+    runs.push(run);
   }
   const { availableParallelism } = await import('node:os');
   return { scenario: sc.name, variant: variant.name, strategy: 'random', cores: availableParallelism(), runs, sameResult: new Set(totals).size === 1 };
@@ -71,11 +89,37 @@ export async function measureFarmScaling(seeds: number, redisUrl?: string): Prom
     const mod = (await import(new URL('../farm/bench.ts', import.meta.url).href)) as Record<string, unknown>;
     const fn = mod.measureFarmThroughput;
     if (typeof fn !== 'function') return { available: false, reason: 'farm/bench.ts does not export measureFarmThroughput' };
+    const measure = fn as (o: unknown) => Promise<Record<string, unknown>>;
     const opts: Record<string, unknown> = { seeds, workers: [1, 2], log: (m: string) => process.stderr.write(`  farm: ${m}\n`) };
     if (redisUrl !== undefined) opts.redisUrl = redisUrl;
-    const r = (await (fn as (o: unknown) => Promise<Record<string, unknown>>)(opts)) ?? {};
-    return { available: true, ...r };
+    try {
+      // By default farm/bench.ts starts a private redis-server on a free port (no interference
+      // with anyone's queues on the shared one).
+      return { available: true, redis: redisUrl ?? 'private redis-server', ...((await measure(opts)) ?? {}) };
+    } catch (e) {
+      if (redisUrl !== undefined || !(await answers(6379))) throw e;
+      // No redis-server binary here, but the machine's Redis answers: use it.
+      const first = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      const r = (await measure({ ...opts, redisUrl: SHARED_REDIS })) ?? {};
+      return { available: true, redis: SHARED_REDIS, note: `private redis-server failed (${first})`, ...r };
+    }
   } catch (e) {
     return { available: false, reason: e instanceof Error ? e.message.split('\n')[0] : String(e) };
   }
+}
+
+const SHARED_REDIS = 'redis://127.0.0.1:6379';
+
+/** Something accepts TCP connections on 127.0.0.1:port within a second. */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(1000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
 }

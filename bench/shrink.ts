@@ -67,11 +67,11 @@ export function measureShrink(repeat = 5, maxRuns = 4000): ShrinkRow[] {
 
 export function formatShrink(rows: readonly ShrinkRow[]): string {
   const out = [
-    'scenario                  oracle           steps        ratio  threads  ops     preemptions  runs   ms     1-minimal',
+    'scenario                  oracle            steps        ratio  threads  ops     preemptions  runs   ms     1-minimal',
   ];
   for (const r of rows) {
     out.push(
-      `${r.scenario.padEnd(26)}${r.oracle.padEnd(17)}${`${r.stepsBefore} → ${r.stepsAfter}`.padEnd(13)}${r.ratio.toFixed(2).padEnd(7)}${`${r.threadsBefore} → ${r.threadsAfter}`.padEnd(9)}${`${r.opsBefore} → ${r.opsAfter}`.padEnd(8)}${`${r.preemptionsBefore} → ${r.preemptionsAfter}`.padEnd(13)}${String(r.runs).padEnd(7)}${r.ms.toFixed(1).padEnd(7)}${r.minimal ? 'yes' : 'no'}`,
+      `${r.scenario.padEnd(26)}${r.oracle.padEnd(18)}${`${r.stepsBefore} → ${r.stepsAfter}`.padEnd(13)}${r.ratio.toFixed(2).padEnd(7)}${`${r.threadsBefore} → ${r.threadsAfter}`.padEnd(9)}${`${r.opsBefore} → ${r.opsAfter}`.padEnd(8)}${`${r.preemptionsBefore} → ${r.preemptionsAfter}`.padEnd(13)}${String(r.runs).padEnd(7)}${r.ms.toFixed(1).padEnd(7)}${r.minimal ? 'yes' : 'no'}`,
     );
   }
   const before = rows.reduce((a, r) => a + r.stepsBefore, 0);
