@@ -142,6 +142,8 @@ export interface FastCheckRow {
   ms: Summary;
   /** Mean atomic steps per run of the async model. */
   stepsPerRun: number;
+  /** fc.check runs per second over the searches (one core): the cost of one async run. */
+  runsPerSec: number;
   /** Sanity check: runs of the correct variant (v4.13) and how many of them failed (must be 0). */
   correct: { runs: number; failures: number };
   perCampaign: { campaign: number; runs: number | null; ms: number }[];
@@ -160,10 +162,15 @@ export async function measureFastCheck(campaigns: number, cap: number, correctRu
   // Warm-up (JIT), other seeds.
   await fc.check(property('range-end-only'), { seed: 424242, numRuns: 200, endOnFailure: true });
   const per: FastCheckRow['perCampaign'] = [];
+  let allRuns = 0;
+  let allMs = 0;
   for (let k = 0; k < campaigns; k++) {
     const t0 = performance.now();
     const d = await fc.check(property('range-end-only'), { seed: k * CAMPAIGN_STRIDE + 1, numRuns: cap, endOnFailure: true });
-    per.push({ campaign: k, runs: d.failed ? d.numRuns : null, ms: performance.now() - t0 });
+    const ms = performance.now() - t0;
+    per.push({ campaign: k, runs: d.failed ? d.numRuns : null, ms });
+    allRuns += d.numRuns;
+    allMs += ms;
   }
   const stepsPerRun = steps / runsTotal;
   const ok = await fc.check(property('v4.13'), { seed: 7, numRuns: correctRuns, endOnFailure: true });
@@ -175,6 +182,7 @@ export async function measureFastCheck(campaigns: number, cap: number, correctRu
     runs: summarize(per.map((p) => p.runs)),
     ms: summarize(per.map((p) => (p.runs === null ? null : p.ms))),
     stepsPerRun,
+    runsPerSec: (allRuns / allMs) * 1000,
     correct: { runs: ok.numRuns, failures: ok.failed ? 1 : 0 },
     perCampaign: per,
   };

@@ -36,9 +36,10 @@ const lanes = lanesArg >= 0 ? Math.max(1, Number(argv[lanesArg + 1]) || 1) : qui
 const settings = quick
   ? {
       speedMillis: 150,
+      profileMillis: 1_000,
       baselineMillis: 150,
       baselineRuns: 200,
-      localScalingSeeds: 30_000,
+      localScalingSeeds: 60_000,
       farmSeeds: 30_000,
       campaigns: 20,
       firstFindingCap: 2_000,
@@ -55,6 +56,7 @@ const settings = quick
     }
   : {
       speedMillis: 2_000,
+      profileMillis: 3_000,
       baselineMillis: 1_000,
       baselineRuns: 500,
       localScalingSeeds: 200_000,
@@ -103,7 +105,10 @@ const describe = (t: Task): string => {
 };
 /** Tasks that run the simulator over Proxy-wrapped state (see TaskPool). */
 const usesProxies = (t: Task): boolean =>
-  t.kind === 'baseline' || (t.kind === 'exhaustive' && t.reduction) || (t.kind === 'firstFinding' && t.strategy === 'exhaustive-2');
+  t.kind === 'baseline' ||
+  t.kind === 'profile' || // the inspector's profiler: likewise kept away from timed tasks
+  (t.kind === 'exhaustive' && t.reduction) ||
+  (t.kind === 'firstFinding' && t.strategy === 'exhaustive-2');
 async function run<T>(task: Task): Promise<T | null> {
   const r: TaskReply = await pool.run(task, usesProxies(task));
   if (!r.ok) {
@@ -146,6 +151,7 @@ try {
     }
     tasks.push({ task: { kind: 'coverage', scenario, schedules: settings.coverageSchedules, points: settings.coveragePoints }, cost: 5 });
   }
+  tasks.push({ task: { kind: 'profile', millis: settings.profileMillis }, cost: 10 });
   tasks.push({ task: { kind: 'shrink', repeat: settings.shrinkRepeat, maxRuns: settings.shrinkMaxRuns }, cost: 30 });
   tasks.push({ task: { kind: 'fastCheck', campaigns: settings.campaigns, cap: settings.fastCheckCap, correctRuns: settings.fastCheckCorrectRuns }, cost: 30 });
   tasks.sort((a, b) => b.cost - a.cost);
@@ -156,6 +162,7 @@ try {
   const coverage: CoverageRow[] = [];
   let shrink: BenchResults['shrink'] = null;
   let fastCheck: BenchResults['fastCheck'] = null;
+  let profile: BenchResults['profile'] = null;
   for (const { task, r } of done) {
     if (r === null) continue;
     if (task.kind === 'firstFinding') firstFinding.push(r as FirstFindingRow);
@@ -163,6 +170,7 @@ try {
     else if (task.kind === 'coverage') coverage.push(...(r as CoverageRow[]));
     else if (task.kind === 'shrink') shrink = r as BenchResults['shrink'];
     else if (task.kind === 'fastCheck') fastCheck = r as BenchResults['fastCheck'];
+    else if (task.kind === 'profile') profile = r as BenchResults['profile'];
   }
   const order = (s: string) => names.indexOf(s);
   firstFinding.sort((a, b) => order(a.scenario) - order(b.scenario) || FIRST_FINDING_STRATEGIES.indexOf(a.strategy) - FIRST_FINDING_STRATEGIES.indexOf(b.strategy));
@@ -179,6 +187,7 @@ try {
     settings,
     simSpeed: speed,
     baseline,
+    profile,
     firstFinding,
     scaling: { local, farm: farm ?? { available: false, reason: 'the farm task failed (see failures)' } },
     shrink,

@@ -53,6 +53,21 @@ export function benchmarksSection(r: BenchResults): string {
     o.push('');
     o.push(`Overall ${k((steps / ms) * 1000)} steps/s per core (target 1,000,000).`);
   }
+  if (r.profile) {
+    const p = r.profile;
+    o.push('');
+    o.push(
+      `Where the time goes (V8 CPU profile of fuzzing ${p.scenario}, self time): ` +
+        p.shares
+          .filter((x) => x.share >= 0.01)
+          .map((x) => `${x.where.startsWith('(') ? x.where : `\`${x.where}\``} ${pct(x.share)}`)
+          .join(', ') +
+        `; hottest functions: ${p.top
+          .slice(0, 5)
+          .map((x) => `\`${x.fn}\` ${pct(x.share)}`)
+          .join(', ')}.`,
+    );
+  }
   o.push('');
 
   o.push(
@@ -113,7 +128,9 @@ export function benchmarksSection(r: BenchResults): string {
     o.push(
       `**5. Against fast-check's \`fc.scheduler\`**: the cow-two-pages race written as async tasks (\`bench/fastcheck.ts\`: the same six threads, wp_page_copy as one step per kernel action, ` +
         `device reads through an ATC; ${f.stepsPerRun.toFixed(1)} steps per run against racefarm's richer model), runs until the first stale read, over ${f.campaigns} seeds (cap ${k(f.cap)}). ` +
-        `The correct variant of the async model failed ${f.correct.failures} times in ${k(f.correct.runs)} runs.`,
+        `The correct variant of the async model failed ${f.correct.failures} times in ${k(f.correct.runs)} runs. ` +
+        `Runs are not equal units: the async model is smaller than racefarm's (no PRI fault path, CPU TLBs, refcounts or page locks), so its race window is a larger share of each run, ` +
+        `while one fast-check run costs more (${k(f.runsPerSec)} runs/s against racefarm's ${k(r.simSpeed?.find((x) => x.scenario === 'cow-two-pages' && x.strategy === 'random')?.schedulesPerSec ?? 0)} schedules/s on this scenario): compare the milliseconds too.`,
     );
     o.push('');
     o.push(

@@ -68,6 +68,12 @@ export function formatAll(r: BenchResults): string {
         'scheduler, gates or oracle logic; "sim ÷ baseline" is the simulator\'s speed as a share of that bare memory work (bench/baseline.ts).',
     );
   } else out.push('unavailable (see failures)');
+  if (r.profile) {
+    const p = r.profile;
+    out.push(`\nwhere the time goes (V8 CPU profile of fuzzing ${p.scenario} under ${p.variant}, ${k(p.samples)} samples, self time):`);
+    out.push(p.shares.filter((x) => x.share >= 0.005).map((x) => `${x.where} ${pct(x.share)}`).join(', '));
+    out.push(`hottest functions: ${p.top.slice(0, 8).map((x) => `${x.fn} (${x.where}) ${pct(x.share)}`).join(', ')}`);
+  }
 
   out.push(`\n2. Time to first finding (buggy preset), schedules: median [min–max] over ${r.settings.campaigns} campaign seeds (seedStart = k × 1,000,000)`);
   const races = [...new Set(r.firstFinding.map((f) => f.scenario))];
@@ -135,7 +141,7 @@ export function formatAll(r: BenchResults): string {
         ],
       ),
     );
-    out.push(`fast-check cap ${k(fcr.cap)} runs per search, ${fcr.campaigns} seeds; sanity: the correct (v4.13) async model failed ${fcr.correct.failures} time(s) in ${k(fcr.correct.runs)} runs.`);
+    out.push(`fast-check cap ${k(fcr.cap)} runs per search, ${fcr.campaigns} seeds, ${k(fcr.runsPerSec)} runs/s; sanity: the correct (v4.13) async model failed ${fcr.correct.failures} time(s) in ${k(fcr.correct.runs)} runs.`);
   } else out.push('unavailable (see failures)');
 
   out.push('\n6. Exhaustive search on the correct presets: schedules with partial-order reduction (POR) vs plain DFS (ratio over executions, cut ones included)');

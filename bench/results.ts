@@ -6,6 +6,7 @@ import type { ShrinkRow } from './shrink.ts';
 import type { FastCheckRow } from './fastcheck.ts';
 import type { ExhaustiveRow } from './exhaustive.ts';
 import type { CoverageRow } from './coverage.ts';
+import type { ProfileResult } from './profile.ts';
 
 /** bench/results.json. A figure that could not be measured is null (and named under `failures`). */
 export interface BenchResults {
@@ -22,6 +23,8 @@ export interface BenchResults {
   simSpeed: SpeedRow[] | null;
   /** 1. The same memory operations without scheduling/oracles (see baseline.ts). */
   baseline: BaselineRow[] | null;
+  /** 1. Where the time goes: a CPU profile of fuzzing cow-two-pages, self time per source folder. */
+  profile: ProfileResult | null;
   /** 2. Time to first finding per race and strategy over campaign seeds. */
   firstFinding: FirstFindingRow[];
   /** 3. Scaling. */

@@ -11,6 +11,7 @@ import { measureCoverageEntry } from './coverage.ts';
 import { measureShrink } from './shrink.ts';
 import { measureFastCheck } from './fastcheck.ts';
 import { measureFarmScaling, measureLocalScaling } from './scaling.ts';
+import { profileSim } from './profile.ts';
 
 export type Task =
   | { kind: 'speed'; millis: number }
@@ -21,7 +22,8 @@ export type Task =
   | { kind: 'shrink'; repeat: number; maxRuns: number }
   | { kind: 'fastCheck'; campaigns: number; cap: number; correctRuns: number }
   | { kind: 'localScaling'; seeds: number }
-  | { kind: 'farm'; seeds: number; redisUrl?: string };
+  | { kind: 'farm'; seeds: number; redisUrl?: string }
+  | { kind: 'profile'; millis: number };
 
 export type TaskMessage = { id: number; task: Task };
 export type TaskReply = { id: number; ok: true; result: unknown; ms: number } | { id: number; ok: false; error: string; ms: number };
@@ -46,6 +48,8 @@ export async function runTask(t: Task): Promise<unknown> {
       return measureLocalScaling(t.seeds);
     case 'farm':
       return measureFarmScaling(t.seeds, t.redisUrl);
+    case 'profile':
+      return profileSim(t.millis);
   }
 }
 
