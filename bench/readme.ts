@@ -57,7 +57,7 @@ export function benchmarksSection(r: BenchResults): string {
     const p = r.profile;
     o.push('');
     o.push(
-      `Where the time goes (V8 CPU profile of fuzzing ${p.scenario}, self time): ` +
+      `Where the time goes (V8 CPU profile of fuzzing ${p.scenario}, self time; V8 counts inlined callees towards their caller): ` +
         p.shares
           .filter((x) => x.share >= 0.01)
           .map((x) => `${x.where.startsWith('(') ? x.where : `\`${x.where}\``} ${pct(x.share)}`)

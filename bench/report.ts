@@ -70,7 +70,7 @@ export function formatAll(r: BenchResults): string {
   } else out.push('unavailable (see failures)');
   if (r.profile) {
     const p = r.profile;
-    out.push(`\nwhere the time goes (V8 CPU profile of fuzzing ${p.scenario} under ${p.variant}, ${k(p.samples)} samples, self time):`);
+    out.push(`\nwhere the time goes (V8 CPU profile of fuzzing ${p.scenario} under ${p.variant}, ${k(p.samples)} samples, self time; inlined callees count towards their caller):`);
     out.push(p.shares.filter((x) => x.share >= 0.005).map((x) => `${x.where} ${pct(x.share)}`).join(', '));
     out.push(`hottest functions: ${p.top.slice(0, 8).map((x) => `${x.fn} (${x.where}) ${pct(x.share)}`).join(', ')}`);
   }
