@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exhaustive, exhaustiveFindings } from '../sim/schedule/exhaustive.ts';
-import { createThreadNames } from './threadNames.ts';
 import { loadScenario, loadVariant } from './inputs.ts';
 import { UsageError } from './errors.ts';
 import { fmtInt } from './format.ts';
@@ -32,7 +31,7 @@ export function exhaustiveCommand(o: ExhaustiveCliOptions): number {
   }
   const r = exhaustive(sc, variant.sites, { bound: o.preemptions, reduction: o.reduction, stopAtFirst: true, maxSchedules: o.maxSchedules });
   const elapsedMs = Math.round(performance.now() - t0);
-  const findings = exhaustiveFindings(sc, variant, r, createThreadNames(sc));
+  const findings = exhaustiveFindings(sc, variant, r);
   if (findings.length > 0) {
     try {
       mkdirSync(o.out, { recursive: true });

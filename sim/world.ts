@@ -205,11 +205,8 @@ export class World {
   }
 
   /** A page's translation state changed in this step: re-check it, and remember who changed it. */
-  touch(p: number, _why: number): void {
-    if (this.touchedFlag[p] === 0) {
-      this.touchedFlag[p] = 1;
-      this.touchedList.push(p);
-    }
+  touch(p: number): void {
+    this.recheck(p);
     const t = this.current;
     if (t !== null) {
       this.lastChange[p] = t.label;
@@ -231,7 +228,7 @@ export class World {
     for (let p = r.first; p <= r.last; p++) {
       let dropped = false;
       for (const tlb of this.cpuTlbs) dropped = tlb.flush(p) || dropped;
-      if (dropped) this.touch(p, 0);
+      if (dropped) this.touch(p);
     }
     if (this.tracing) this.note(`flush_tlb ${this.rangeText(r)}`);
   }

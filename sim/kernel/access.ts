@@ -46,7 +46,7 @@ function tryCpuAccess(w: World, t: SimThread, tlb: TranslationCache, op: AccessO
     pt.young[p] = 1;
     if (write) pt.dirty[p] = 1; // the hardware D bit; soft-dirty is software's and is not touched
     tlb.fill(p, f, w.frames.gen[f], pt.write[p] === 1 && pt.dirty[p] === 1);
-    w.touch(p, 0);
+    w.touch(p);
     touchFrame(w, t, op, f, 'page walk', null);
     return true;
   }
@@ -101,7 +101,7 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
     w.oracles.checkCachedAccess(iotlb, p, write);
     if (dev.ats) {
       atc.fill(p, iotlb.frame[p], iotlb.gen[p], iotlb.write[p] === 1);
-      w.touch(p, 0);
+      w.touch(p);
     }
     touchFrame(w, t, op, iotlb.frame[p], iotlb.name, iotlb);
     return true;
@@ -124,7 +124,7 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
     const gen = w.frames.gen[f];
     iotlb.fill(p, f, gen, grantWrite);
     if (dev.ats) atc.fill(p, f, gen, grantWrite);
-    w.touch(p, 0);
+    w.touch(p);
     touchFrame(w, t, op, f, `${iommu.name} walk`, null);
     return true;
   }

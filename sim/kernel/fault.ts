@@ -62,7 +62,7 @@ export function* handleMmFault(w: World, t: SimThread, p: number, write: boolean
   if (write) {
     w.pt.dirty[p] = 1;
     w.pt.softDirty[p] = 1; // pte_mkdirty() sets _PAGE_SOFT_DIRTY on x86
-    w.touch(p, 0);
+    w.touch(p);
     yield* notifyUpgrade(w, t, p);
   }
   yield* unlockPtl(w, t, p);
@@ -124,7 +124,7 @@ function* doFileFault(w: World, t: SimThread, p: number, write: boolean): Step {
   frames.mapcount[f]++;
   w.pt.setPresent(p, f, write, write, write);
   frames.lockOwner[f] = -1;
-  w.touch(p, 0);
+  w.touch(p);
   if (w.tracing) w.note(`${w.pageName(p)}: none → ${w.pteText(p)}`);
   yield* unlockPtl(w, t, p);
 }
@@ -152,7 +152,7 @@ function* wpPageShared(w: World, t: SimThread, p: number, orig: number): Step {
     w.pt.dirty[p] = 1;
     w.pt.young[p] = 1;
     w.pt.softDirty[p] = 1;
-    w.touch(p, 0);
+    w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)}: read-only → ${w.pteText(p)}`);
     yield* notifyUpgrade(w, t, p);
     yield* unlockPtl(w, t, p);
@@ -190,7 +190,7 @@ function* doAnonymousPage(w: World, t: SimThread, p: number, write: boolean): St
   } else {
     w.pt.setPresent(p, f, false, false, false);
   }
-  w.touch(p, 0);
+  w.touch(p);
   if (w.tracing) w.note(`${w.pageName(p)}: none → ${w.pteText(p)}`);
   yield* unlockPtl(w, t, p);
 }
@@ -262,7 +262,7 @@ function* doSwapPage(w: World, t: SimThread, p: number, write: boolean, orig: nu
     w.pt.setPresent(p, f, false, false, swapSoftDirty);
   }
   frames.lockOwner[f] = -1; // unlock_page()
-  w.touch(p, 0);
+  w.touch(p);
   if (w.tracing) w.note(`${w.pageName(p)}: swap → ${w.pteText(p)}`);
   if (write && !exclusive) {
     // "if (vmf->flags & FAULT_FLAG_WRITE) ret |= do_wp_page(vmf)", still under the PT lock.
@@ -330,7 +330,7 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
     w.pt.dirty[p] = 1;
     w.pt.young[p] = 1;
     w.pt.softDirty[p] = 1;
-    w.touch(p, 0);
+    w.touch(p);
     yield* notifyUpgrade(w, t, p);
     if (w.tracing) w.note(`${w.pageName(p)}: read-only → ${w.pteText(p)}`);
     yield* unlockPtl(w, t, p);
@@ -384,7 +384,7 @@ function* wpPageCopy(w: World, t: SimThread, p: number, orig: number, old: numbe
     w.pt.clear(p);
     w.flushCpuTlbs(single(p));
   }
-  w.touch(p, 0);
+  w.touch(p);
   if (w.tracing) w.note(`${w.pageName(p)}: frame ${old} → none`);
 
   yield null;
@@ -392,7 +392,7 @@ function* wpPageCopy(w: World, t: SimThread, p: number, orig: number, old: numbe
   frames.mapcount[nf] = 1; // page_add_new_anon_rmap
   w.pt.setPresent(p, nf, true, true, true);
   if (old !== w.zeroFrame) frames.mapcount[old]--;
-  w.touch(p, 0);
+  w.touch(p);
   if (w.tracing) w.note(`${w.pageName(p)}: none → ${w.pteText(p)}`);
   yield* changePte(w, t, p);
 

@@ -110,7 +110,7 @@ function* writeProtectPage(w: World, t: SimThread, p: number, f: number, keepLoc
         if (w.pt.dirty[p] === 1) frames.dirty[f] = 1;
         w.pt.write[p] = 0;
         w.pt.dirty[p] = 0;
-        w.touch(p, 0);
+        w.touch(p);
         yield* changePte(w, t, p);
         orig = w.pt.snapshot(p);
         if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
@@ -159,7 +159,7 @@ function* replacePage(w: World, t: SimThread, q: number, qf: number, kpage: numb
     yield* changePte(w, t, q);
     frames.mapcount[qf]--;
     frames.put(qf);
-    w.touch(q, 0);
+    w.touch(q);
     done = true;
     if (w.tracing) w.note(`${w.pageName(q)}: frame ${qf} → ${w.pteText(q)}`);
   }

@@ -93,7 +93,7 @@ export function* vcpuAccess(w: World, t: SimThread, op: AccessOp): Step {
     } else {
       t.label = '__direct_map: install spte';
       kvm.spte.fill(p, f, w.frames.gen[f], write);
-      w.touch(p, 0);
+      w.touch(p);
       if (w.tracing) w.note(`spte ${w.pageName(p)} → frame ${f}${write ? ' rw' : ' ro'}${retry ? ' (stale: an invalidation raced)' : ''}`);
     }
     yield null;

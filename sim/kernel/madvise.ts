@@ -23,7 +23,7 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
     t.label = 'madvise_free_pte_range: free_swap_and_cache + pte_clear';
     w.pt.clear(p);
     w.backing.written[p] = 0;
-    w.touch(p, 0);
+    w.touch(p);
   } else if (kind === PteKind.Present && w.pt.frame[p] !== w.zeroFrame) {
     const f = w.pt.frame[p];
     const inSwapCache = w.backing.swapCache[p] === f;
@@ -41,7 +41,7 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
       w.pt.dirty[p] = 0;
       w.pt.young[p] = 0;
       frames.lazyfree[f] = 1; // mark_page_lazyfree(): ClearPageSwapBacked
-      w.touch(p, 0);
+      w.touch(p);
       if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}, frame ${f} lazyfree`);
     }
   }

@@ -53,7 +53,7 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
     frames.mapcount[old]--;
     frames.put(old);
     unmapped = true;
-    w.touch(p, 0);
+    w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)} → ${w.pteText(p)}`);
     // v4.13 calls invalidate_range at "discard:" for migration entries too; v4.15 does not (only
     // the anonymous swap/discard branches kept it); v4.11 calls invalidate_page there.
@@ -103,7 +103,7 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
     frames.mapcount[target]++;
     if (target === old) frames.refcount[old]++;
     w.pt.setPresent(p, target, write, write && frames.dirty[target] === 1, w.pt.softDirty[p] === 1);
-    w.touch(p, 0);
+    w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)} → ${w.pteText(p)}`);
   } else if (ok) {
     // The entry was zapped meanwhile: nobody maps the new page.

@@ -29,7 +29,7 @@ export function* mprotect(w: World, t: SimThread, p: number, prot: 'r' | 'rw'): 
     } else if (w.isFile[p] === 1 && w.pt.dirty[p] === 1) {
       w.pt.write[p] = 1; // dirty_accountable && pte_dirty(): pte_mkwrite()
     }
-    w.touch(p, 0);
+    w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
   } else if (w.pt.kind[p] === PteKind.Migration && prot === 'r') {
     w.pt.write[p] = 0; // a writable migration entry becomes a read one

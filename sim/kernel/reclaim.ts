@@ -129,7 +129,7 @@ function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number): Generator
     const wasWrite = w.pt.write[p] === 1;
     w.pt.clear(p);
     w.flushCpuTlbs(single(p));
-    w.touch(p, 0);
+    w.touch(p);
     if (wasDirty) frames.dirty[f] = 1; // "Move the dirty bit to the page. Now the pte is gone."
     if (w.tracing) w.note(`${w.pageName(p)}: frame ${f} → none${wasDirty ? ', set_page_dirty' : ''}`);
 
@@ -167,7 +167,7 @@ function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number): Generator
       frames.put(f);
       result = Unmapped.Swapped;
     }
-    w.touch(p, 0);
+    w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)} → ${w.pteText(p)}`);
     if (notify === 'under-ptl' && result !== Unmapped.Redirtied) {
       // v4.13 (369ea8242c0f): at "discard:", after page_remove_rmap, still under the PT lock; the

@@ -28,7 +28,7 @@ export function* clearRefs(w: World, t: SimThread): Step {
     if (kind === PteKind.Present) {
       w.pt.write[p] = 0;
       w.pt.softDirty[p] = 0;
-      w.touch(p, 0);
+      w.touch(p);
       if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
     } else if (kind === PteKind.Swap || kind === PteKind.Migration) {
       w.pt.softDirty[p] = 0; // pte_swp_clear_soft_dirty(): a migration entry is a swap pte too

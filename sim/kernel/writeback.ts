@@ -54,7 +54,7 @@ export function* writeback(w: World, t: SimThread, p: number): Step {
     w.pt.dirty[p] = 0;
     if (wasDirty) frames.dirty[f] = 1;
     cleaned = true;
-    w.touch(p, 0);
+    w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
     if (notify === 'under-ptl') yield* invalidateRangeStep(w, t, single(p));
     else if (notify === 'page-under-ptl') yield* invalidatePageStep(w, t, p);

@@ -32,18 +32,18 @@ export function* zap(w: World, t: SimThread, p: number): Step {
       gathered = f; // the mapping's reference now belongs to the gather
     }
     w.pt.clear(p);
-    w.touch(p, 0);
+    w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)}: frame ${f} → none, gathered`);
   } else if (kind === PteKind.Swap) {
     // free_swap_and_cache(): the slot's content is dropped.
     w.pt.clear(p);
     w.backing.written[p] = 0;
-    w.touch(p, 0);
+    w.touch(p);
   } else if (kind === PteKind.Migration) {
     // A migration entry is cleared too (pte_clear_not_present_full); remove_migration_ptes() will
     // then find nothing to restore and the new page is freed.
     w.pt.clear(p);
-    w.touch(p, 0);
+    w.touch(p);
   }
   yield null;
   t.label =

@@ -23,7 +23,7 @@ export class Device {
 /** A PRI page request in flight: the device thread waits on it, the IOMMU fault worker completes it. */
 export class PageRequest implements Gate {
   done = false;
-  /** Set when the fault worker's handle_mm_fault returned VM_FAULT_ERROR-like failure (not used by anon memory). */
+  /** The PRI response is "invalid": handle_mm_fault refused the access (access_error, VM_FAULT_SIGSEGV); the DMA aborts. */
   failed = false;
   readonly page: number;
   readonly write: boolean;
@@ -86,7 +86,7 @@ export abstract class Iommu implements MmuNotifierOps {
     for (let p = r.first; p <= r.last; p++) {
       let dropped = this.iotlb.flush(p);
       for (const d of this.devices) dropped = d.atc.flush(p) || dropped;
-      if (dropped) w.touch(p, -1);
+      if (dropped) w.touch(p);
     }
     if (w.tracing) w.note(`${this.flushLabel} ${w.rangeText(r)}`);
   }

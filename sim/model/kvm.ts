@@ -23,7 +23,7 @@ export class Kvm implements MmuNotifierOps {
 
   /** kvm_unmap_hva_range() + kvm_flush_remote_tlbs(): drop the sptes of the range. */
   private zap(w: World, r: PageRange): void {
-    for (let p = r.first; p <= r.last; p++) if (this.spte.flush(p)) w.touch(p, 0);
+    for (let p = r.first; p <= r.last; p++) if (this.spte.flush(p)) w.touch(p);
     if (w.tracing) w.note(`kvm_unmap_hva_range ${w.rangeText(r)}`);
   }
 

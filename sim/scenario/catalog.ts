@@ -14,6 +14,13 @@ const CORRECT = ['v4.13', 'v4.15'] as const;
 
 const cell0 = [0, 0, 0, 0];
 
+type WorldInput = NonNullable<ScenarioInput['world']>;
+
+/** The world every built-in scenario runs in (DESIGN.md §5 defaults, spelled out), with its own IOMMU/KVM choice. */
+function world(o: Partial<Pick<WorldInput, 'iommu' | 'kvm'>> = {}): WorldInput {
+  return { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8, ...o };
+}
+
 /**
  * The built-in scenarios. Each is a small program whose race the buggy variant exposes; the
  * comments say which kernel sequence each thread stands for.
@@ -28,7 +35,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'cow-two-pages',
       description: 'the COW table of Documentation/vm/mmu_notifier.rst: a device reads A and B while CPUs COW and write them',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [...cell0], cow: true }, B: { cells: [...cell0], cow: true } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -53,7 +60,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'unmap-window-madv-free',
       description: 'reclaim discards a clean MADV_FREE page; a CPU faults a new page into the window before invalidate_page',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [5, 0, 0, 0] } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -74,7 +81,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'soft-dirty-device-write',
       description: 'a device with a writable ATC entry keeps writing after clear_refs returned; pagemap must still see soft-dirty',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [...cell0] } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -93,7 +100,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'zap-gather-free',
       description: 'zap frees gathered pages; the device writes through its ATC into the freed, reused frame',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [3, 0, 0, 0] }, B: { cells: [...cell0], swapped: true } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -114,7 +121,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'kvm-stale-spte',
       description: 'a vCPU fault races reclaim; the spte must not outlive the unmap (mmu_notifier_retry)',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'none', kvm: true, maxSteps: 2000, maxRetries: 8 },
+      world: world({ iommu: 'none', kvm: true }),
       pages: { A: { cells: [4, 0, 0, 0] } },
       devices: [],
       threads: [
@@ -135,7 +142,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'intel-svm-cow',
       description: 'COW of A while an intel-svm device reads it; deferring the PASID flush leaves the device on the old page',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'intel-svm', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world({ iommu: 'intel-svm' }),
       pages: { A: { cells: [...cell0], cow: true } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -157,7 +164,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'smmu-upgrade-livelock',
       description: 'arm-smmu-v3 caches a read-only entry; an unnotified read-only → writable upgrade leaves the device faulting',
       variant: 'v6.6',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'arm-smmu-v3', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world({ iommu: 'arm-smmu-v3' }),
       pages: { A: { cells: [...cell0] } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -177,7 +184,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'writeback-device-write',
       description: 'a device keeps writing a file page through its ATC after page_mkclean; reclaim drops the clean page',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [...cell0], file: true } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -196,7 +203,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'mprotect-device-write',
       description: 'mprotect(PROT_READ) must revoke a device’s writable ATC entry',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [...cell0] } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -215,7 +222,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'migrate-device-write',
       description: 'migration copies a page the device is writing; the flush must come before the copy',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [1, 0, 0, 0] } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -235,7 +242,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       name: 'ksm-device-write',
       description: 'KSM merges two identical pages while a device writes one of them',
       variant: 'v4.13',
-      world: { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+      world: world(),
       pages: { A: { cells: [7, 0, 0, 0] }, B: { cells: [7, 0, 0, 0] } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [

@@ -35,7 +35,12 @@ export interface ExhaustiveResult {
   /** Distinct verdicts seen: the sorted oracle names of a schedule, "" for a clean one. */
   readonly verdicts: readonly string[];
   /** The first schedule on which a race oracle fired. */
-  readonly finding: { readonly decisions: readonly number[]; readonly violations: readonly Violation[]; readonly steps: number } | null;
+  readonly finding: {
+    readonly decisions: readonly number[];
+    readonly violations: readonly Violation[];
+    readonly steps: number;
+    readonly threadNames: readonly string[];
+  } | null;
 }
 
 /** A point of the current path where two or more threads were enabled. */
@@ -195,7 +200,7 @@ export function exhaustive(sc: CompiledScenario, sites: Sites, opts: ExhaustiveO
           bound: opts.bound,
           reduction: opts.reduction,
           verdicts: [...verdicts].sort(),
-          finding: { decisions: r.decisions, violations: r.violations, steps: r.steps },
+          finding: { decisions: r.decisions, violations: r.violations, steps: r.steps, threadNames: r.threadNames },
         };
       }
     }
@@ -221,7 +226,7 @@ export function exhaustive(sc: CompiledScenario, sites: Sites, opts: ExhaustiveO
  * The finding file of an exhaustive search's first race: the schedule is its decisions (the
  * "seed" is the index of the schedule in the search order), so `repro` replays it like any other.
  */
-export function exhaustiveFindings(sc: CompiledScenario, variant: Variant, r: ExhaustiveResult, threadNames: readonly string[]): Finding[] {
+export function exhaustiveFindings(sc: CompiledScenario, variant: Variant, r: ExhaustiveResult): Finding[] {
   const found = r.finding;
   if (found === null) return [];
   return found.violations
@@ -240,6 +245,6 @@ export function exhaustiveFindings(sc: CompiledScenario, variant: Variant, r: Ex
       steps: found.steps,
       signature: violationSignature(v, variant.name, variant.sites),
       participants: v.participants,
-      threads: threadNames,
+      threads: found.threadNames,
     }));
 }

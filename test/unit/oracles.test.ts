@@ -238,7 +238,7 @@ describe('oracles', () => {
 
   describe('split-mapping', () => {
     function touched(w: World): string[] {
-      w.touch(A, 0);
+      w.touch(A);
       w.oracles.checkTouched();
       return found(w).map((v) => v.oracle);
     }
