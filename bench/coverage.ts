@@ -9,7 +9,7 @@ export interface CoverageRow {
   variant: string;
   strategy: StrategyName;
   schedules: number;
-  /** Distinct coverage features (DESIGN.md §7) after all schedules. */
+  /** Distinct coverage features (sim/coverage/features.ts) after all schedules. */
   features: number;
   /** Features after each `points`-th part of the schedules (a tenth by default): coverage over time. */
   curve: number[];

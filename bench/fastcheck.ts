@@ -3,7 +3,7 @@ import { summarize, type Summary } from './stats.ts';
 import { CAMPAIGN_STRIDE } from './firstFinding.ts';
 
 /**
- * Figure 5's baseline: the cow-two-pages race of Documentation/vm/mmu_notifier.rst written the way
+ * Figure 5's baseline: the cow-two-pages race of Documentation/mm/mmu_notifier.rst written the way
  * one would without racefarm — as async tasks whose interleaving fast-check's `fc.scheduler()`
  * chooses (it releases one pending task at a time, picked at random from its seed).
  *

@@ -53,7 +53,7 @@ export function mergeChunks(results: readonly BatchResult[]): BatchResult {
 }
 
 /**
- * Runs a local campaign (DESIGN.md §8, local mode): the seed range split into chunks, run by a pool
+ * Runs a local campaign (README.md, `fuzz`): the seed range split into chunks, run by a pool
  * of worker threads each calling sim's runSeeds, merged with mergeBatches. Deterministic: the
  * result depends on the scenario, variant, strategy and seed range only.
  */

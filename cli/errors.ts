@@ -1,5 +1,5 @@
 /**
- * Exit statuses of the CLI (DESIGN.md §9). `fuzz` exits 0 whether or not it found races; `repro`
+ * Exit statuses of the CLI (README.md "Command line"). `fuzz` exits 0 whether or not it found races; `repro`
  * exits 1 when a finding no longer reproduces; every kind of bad input exits 2.
  */
 export const EXIT = {

@@ -32,7 +32,7 @@ export interface FuzzOptions {
  * `exhaustive` is a search, not per-seed: it runs in this thread (cli/exhaustive.ts).
  */
 const CLI_STRATEGIES = ['random', 'pct', 'coverage'] as const satisfies readonly StrategyName[];
-/** Strategies of DESIGN.md §7 that the CLI knows but does not run yet. */
+/** Strategies that the CLI knows but does not run yet. */
 const PLANNED_STRATEGIES: string[] = [];
 const ALL = [...CLI_STRATEGIES, 'exhaustive'];
 
@@ -53,7 +53,7 @@ export interface FuzzSummary {
   readonly elapsedMs: number;
 }
 
-/** `racefarm fuzz`: a local campaign in worker threads, no Redis (DESIGN.md §8 local mode, §9). */
+/** `racefarm fuzz`: a local campaign in worker threads, no Redis (README.md, `fuzz`). */
 export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   const strategyName = parseStrategy(o.strategy);
   if (strategyName === 'exhaustive') {
@@ -88,10 +88,9 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
       )
     : null;
   if (!o.json) {
-    const last = o.seedStart + o.seeds - 1;
     process.stderr.write(
       `racefarm fuzz: ${sc.name} under ${variant.name}, ${strategyName}${strategyName === 'pct' ? ` depth ${o.depth}` : ''}, ` +
-        `seeds ${o.seedStart}..${last}, ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)\n`,
+        `seeds [${o.seedStart}, ${o.seedStart + o.seeds}), ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)\n`,
     );
   }
   bar?.start(o.seeds, 0, { findings: 0 });
@@ -114,14 +113,14 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   }
   const elapsedMs = performance.now() - t0;
 
-  // Each new signature is shrunk before it is written (DESIGN.md §9): the file holds the smallest
+  // Each new signature is shrunk before it is written (README.md, `fuzz`): the file holds the smallest
   // interleaving that still fires the same oracle with the same signature.
   const shrunk = result.findings.map((f) => shrinkForFile(f));
   const written = shrunk.map((f) => ({ f, file: writeFinding(o.out, f) }));
   const summary: FuzzSummary = {
     schedules: result.schedules,
     steps: result.steps,
-    // Distinct coverage features (DESIGN.md §7) reached by the campaign, merged over its chunks.
+    // Distinct coverage features (sim/coverage/features.ts) reached by the campaign, merged over its chunks.
     coverage: result.coverage?.length ?? 0,
     findings: written.map(({ f, file }) => ({ oracle: f.oracle, signature: f.signature, seed: f.seed, file })),
     elapsedMs: Math.round(elapsedMs),

@@ -7,7 +7,7 @@ import { InputError } from '../sim/scenario/errors.ts';
 import { PRESETS, presetNames, type Variant } from '../sim/variants/presets.ts';
 import { parseVariantJson } from '../sim/variants/resolve.ts';
 
-/** The variant every scenario runs under unless it, or --variant, names another (DESIGN.md §4). */
+/** The variant every scenario runs under unless it, or --variant, names another (docs/variants.md). */
 export const DEFAULT_VARIANT = 'v4.13';
 
 function isFile(path: string): boolean {
@@ -43,7 +43,7 @@ function inFile(path: string, e: unknown): unknown {
 }
 
 /**
- * `--scenario NAME|FILE`: a built-in scenario's name, else a JSON file in the format of DESIGN.md §5.
+ * `--scenario NAME|FILE`: a built-in scenario's name, else a JSON file in the format of docs/scenario-format.md.
  * A name wins over a file of the same name (write `./name` to force the file).
  */
 export function loadScenario(arg: string): CompiledScenario {

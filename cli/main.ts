@@ -7,7 +7,7 @@ import { EXIT, UsageError } from './errors.ts';
 import { addFarmCommands } from '../farm/cli.ts';
 
 /**
- * The `racefarm` command line (DESIGN.md §9, a contract). Run from a checkout as
+ * The `racefarm` command line (README.md "Command line", a contract). Run from a checkout as
  * `npm run -s racefarm -- <command>`, or as `racefarm` through bin/racefarm.mjs.
  */
 
@@ -37,9 +37,9 @@ function buildProgram(setCode: (code: number) => void): Command {
   program
     .command('fuzz')
     .description('run a local campaign in worker threads (no Redis); write each unique finding to DIR/<signature>.json')
-    .requiredOption('--scenario <name|file>', 'a built-in scenario (see "racefarm scenarios") or a scenario JSON file (DESIGN.md §5)')
+    .requiredOption('--scenario <name|file>', 'a built-in scenario (see "racefarm scenarios") or a scenario JSON file (docs/scenario-format.md)')
     .option('--variant <preset|file>', "a preset (see \"racefarm variants\") or a variant JSON file; default: the scenario's variant, else v4.13")
-    .option('--strategy <name>', 'scheduling strategy: random, pct, exhaustive (coverage: not in the CLI yet)', 'random')
+    .option('--strategy <name>', 'scheduling strategy: random, pct, coverage, exhaustive', 'random')
     .option('--depth <d>', 'PCT bug depth d (d-1 priority change points)', intParser('--depth', 1, 64), 3)
     .option('--preemptions <k>', 'exhaustive: preemption bound K', intParser('--preemptions', 0, 20), 2)
     .option('--max-schedules <n>', 'exhaustive: stop (incomplete) after this many executions', intParser('--max-schedules', 1), 1_000_000)

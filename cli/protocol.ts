@@ -8,7 +8,7 @@ export interface WorkerInit {
   readonly scenario: ScenarioJson;
   readonly variant: Variant;
   readonly strategy: StrategySpec;
-  /** Collect coverage features (DESIGN.md §7) for the campaign's `coverage` count; off by default. */
+  /** Collect coverage features (sim/coverage/features.ts) for the campaign's `coverage` count; off by default. */
   readonly coverage?: boolean;
 }
 

@@ -108,7 +108,7 @@ function statusText(c: CampaignView): string {
     `scenario   ${c.scenario}`,
     `variant    ${c.variant}`,
     `strategy   ${c.strategy}${c.strategy === 'pct' ? ` depth ${c.depth}` : ''}`,
-    `seeds      ${c.seedStart} .. ${c.seedStart + c.seedCount} (${c.seedCount}, ${c.batchSize} per job)`,
+    `seeds      [${c.seedStart}, ${c.seedStart + c.seedCount}) (${c.seedCount}, ${c.batchSize} per job)`,
     `jobs       ${c.jobsDone}/${c.jobsTotal}`,
     `schedules  ${c.schedules}`,
     `steps      ${c.steps}`,
@@ -153,7 +153,7 @@ export interface FarmCommandOptions {
 }
 
 /**
- * The farm's commands (DESIGN.md §9): `coordinator`, `worker`, and the client
+ * The farm's commands (docs/farm.md): `coordinator`, `worker`, and the client
  * `campaign start|status|watch|cancel|findings|list`. `coordinator` and `worker` keep running
  * after their action returns, until SIGTERM / SIGINT.
  */

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 
-/** BullMQ queue prefix and the prefix of the farm's own keys (DESIGN.md §8). */
+/** BullMQ queue prefix and the prefix of the farm's own keys (docs/farm.md). */
 export const PREFIX = 'racefarm';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_GRPC = '127.0.0.1:50051';

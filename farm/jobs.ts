@@ -8,7 +8,7 @@ import type { DefaultJobOptions } from 'bullmq';
 /**
  * Queues (BullMQ, prefix `racefarm`):
  *   fuzz      coordinator → workers: run seeds [seedStart, seedStart + seedCount)
- *   minimize  coordinator → workers: minimize (today: confirm by replay) one new signature
+ *   minimize  coordinator → workers: shrink one new signature, then replay it for its trace
  *   results   workers → coordinator: a fuzz batch's counts and findings, or a minimized finding
  */
 export const QUEUES = { fuzz: 'fuzz', minimize: 'minimize', results: 'results' } as const;

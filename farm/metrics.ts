@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics of the farm (DESIGN.md §8): one registry per process, served on `/metrics`.
+ * Prometheus metrics of the farm (docs/farm.md): one registry per process, served on `/metrics`.
  *
  * Naming follows the Prometheus conventions: every family is prefixed `racefarm_`, counters end in
  * `_total`, durations are histograms in seconds, and labels come from small, bounded sets

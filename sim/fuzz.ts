@@ -20,7 +20,7 @@ export interface BatchResult {
 }
 
 export interface RunSeedsOptions {
-  /** Collect coverage features (DESIGN.md §7); always on for the coverage strategy. */
+  /** Collect coverage features (sim/coverage/features.ts); always on for the coverage strategy. */
   readonly coverage?: boolean;
   /** The coverage strategy's corpus, updated in place; a fresh one for this batch when absent. */
   readonly corpus?: Corpus;

@@ -12,7 +12,7 @@ import { estimateSteps } from '../sim/schedule/strategy.ts';
 import { runLocalCampaign, splitChunks } from '../cli/campaign.ts';
 
 /**
- * The racefarm CLI end to end (DESIGN.md §9 is a contract): real processes, real exit statuses,
+ * The racefarm CLI end to end (README.md "Command line" is a contract): real processes, real exit statuses,
  * real files. The fuzz runs use cow-two-pages under range-end-only, whose stale-read random finds
  * at seed 2041 (test/scenarios.test.ts), so 6000 seeds (3 chunks) find it with room to spare.
  */

@@ -7,7 +7,7 @@ import { estimateSteps } from '../sim/schedule/strategy.ts';
 import type { Finding } from '../sim/finding.ts';
 
 /**
- * Signatures (DESIGN.md §7–8: hash of oracle, variant, participating step labels) must name a
+ * Signatures (docs/oracles.md, sim/finding.ts: hash of oracle, variant, participating step labels) must name a
  * race, not a schedule: every seed that hits one race's oracle gives one signature, and the
  * built-in races give different ones — also with the variant left out, since each scenario is a
  * different race.

@@ -6,7 +6,7 @@ import { PteKind } from '../model/pageTable.ts';
 import { fnv1a64 } from '../util/hash.ts';
 
 /**
- * Coverage features of DESIGN.md §7, as readable strings (a feature's id for the farm is
+ * Coverage features, as readable strings (a feature's id for the farm is
  * `featureId(feature)`):
  *
  * - `pair`: `P|<label>|<other>` — a step of thread t, and the last *conflicting* step by another

@@ -351,7 +351,7 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
 }
 
 /**
- * wp_page_copy() (mm/memory.c): the COW path of the Documentation/vm/mmu_notifier.rst example.
+ * wp_page_copy() (mm/memory.c): the COW path of the Documentation/mm/mmu_notifier.rst example (Documentation/vm/ in older kernels).
  * The ★ sites are cow.clearPte (ptep_clear_flush_notify vs ptep_clear_flush) and cow.rangeEnd.
  */
 function* wpPageCopy(w: World, t: SimThread, p: number, orig: number, old: number): Step {

@@ -4,7 +4,7 @@ import type { SimThread, Step } from '../thread.ts';
 /**
  * sys_madvise() around an advice that takes mmap_sem for read (MADV_FREE, MADV_DONTNEED): the
  * page's content is not promised to anyone while the call runs, and its expectation restarts when
- * it returns (DESIGN.md §6 stale-read / lost-write exemptions).
+ * it returns (docs/oracles.md, stale-read / lost-write exemptions).
  */
 export function* madviseEnter(w: World, t: SimThread, p: number, label: string): Step {
   yield w.mmapSem.readGate;

@@ -4,7 +4,7 @@ import type { TranslationCache } from '../model/translationCache.ts';
 import type { OracleName, Violation } from './violation.ts';
 
 /**
- * The oracles of DESIGN.md §6, kept incrementally: reads and writes are checked as they happen,
+ * The oracles of docs/oracles.md, kept incrementally: reads and writes are checked as they happen,
  * split-mapping only for the pages a step touched, lost-write once at the end. Each oracle reports
  * its first violation in a run; the run goes on so that later, different oracles can still fire
  * (a missed soft-dirty bit shows up after the split mapping that caused it).

@@ -16,7 +16,7 @@ const cell0 = [0, 0, 0, 0];
 
 type WorldInput = NonNullable<ScenarioInput['world']>;
 
-/** The world every built-in scenario runs in (DESIGN.md §5 defaults, spelled out), with its own IOMMU/KVM choice. */
+/** The world every built-in scenario runs in (the defaults of sim/scenario/schema.ts, spelled out), with its own IOMMU/KVM choice. */
 function world(o: Partial<Pick<WorldInput, 'iommu' | 'kvm'>> = {}): WorldInput {
   return { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8, ...o };
 }
@@ -27,13 +27,13 @@ function world(o: Partial<Pick<WorldInput, 'iommu' | 'kvm'>> = {}): WorldInput {
  */
 export const CATALOG: readonly CatalogEntry[] = [
   {
-    // Documentation/vm/mmu_notifier.rst ("When changing a pte to write protect or to point to a new
+    // Documentation/mm/mmu_notifier.rst (Documentation/vm/mmu_notifier.txt in v4.15) ("When changing a pte to write protect or to point to a new
     // write protected page with same content…"): two COW pages, four CPU threads, two device threads.
     // Without invalidate_range under the PT lock, the device keeps reading A's old page after a CPU
     // already wrote the new one.
     scenario: {
       name: 'cow-two-pages',
-      description: 'the COW table of Documentation/vm/mmu_notifier.rst: a device reads A and B while CPUs COW and write them',
+      description: 'the COW table of Documentation/mm/mmu_notifier.rst: a device reads A and B while CPUs COW and write them',
       variant: 'v4.13',
       world: world(),
       pages: { A: { cells: [...cell0], cow: true }, B: { cells: [...cell0], cow: true } },
@@ -54,7 +54,7 @@ export const CATALOG: readonly CatalogEntry[] = [
   {
     // try_to_unmap_one() discarding a clean MADV_FREE page in ≤ v4.10: between pte_unmap_unlock()
     // and mmu_notifier_invalidate_page() a CPU faults a fresh page in while the device's ATC still
-    // maps the old frame. (DESIGN.md calls this v4.11; the kernel moved the call under the PT lock
+    // maps the old frame. (an early design note called this v4.11; the kernel moved the call under the PT lock
     // in v4.11-rc1, commit c7ab0d2fdc84, so the window closes there.)
     scenario: {
       name: 'unmap-window-madv-free',

@@ -57,7 +57,7 @@ export interface CompiledScenario {
   readonly source: ScenarioJson;
 }
 
-/** The JSON format of DESIGN.md §5, defaults filled. */
+/** The JSON format of docs/scenario-format.md, defaults filled. */
 export interface ScenarioJson {
   name: string;
   description?: string;

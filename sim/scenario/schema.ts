@@ -9,7 +9,7 @@ const name = z
 
 const int = z.number().int();
 
-/** The structural shape of DESIGN.md §5; cross-references (pages, devices, ops per thread kind) are checked after. */
+/** The structural shape of docs/scenario-format.md; cross-references (pages, devices, ops per thread kind) are checked after. */
 export const scenarioSchema = z
   .object({
     name,

@@ -3,7 +3,7 @@ import type { SimThread } from '../thread.ts';
 import { prng } from './random.ts';
 
 /**
- * The `coverage` strategy (DESIGN.md §7): schedules that reached new coverage features are kept
+ * The `coverage` strategy: schedules that reached new coverage features are kept
  * in a corpus; each new schedule mutates one of them — flip one decision, move one preemption, or
  * splice two schedules — and follows the result, choosing at random where the plan says nothing
  * or names a thread that is not enabled. Deterministic from the seed and the corpus contents.

@@ -151,7 +151,7 @@ class Budget {
 }
 
 /**
- * Shrinks a finding (DESIGN.md §7): drop whole threads, then single ops, then preemptions by ddmin
+ * Shrinks a finding (docs/findings.md): drop whole threads, then single ops, then preemptions by ddmin
  * over the decision points, then single preemptions, repeating ops and preemptions until no single
  * removal keeps the violation (1-minimal) or the run budget is spent. A candidate is kept only if
  * the same oracle fires with the same signature. Deterministic: no randomness, a fixed order of

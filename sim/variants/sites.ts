@@ -1,5 +1,5 @@
 /**
- * The notifier call sites whose placement a variant decides (DESIGN.md §4). The first choice of each
+ * The notifier call sites whose placement a variant decides (docs/variants.md). The first choice of each
  * site is the v4.13 behaviour. Each entry says which kernel code it stands for, so `racefarm
  * variants --sites` and the validation messages can explain themselves.
  */

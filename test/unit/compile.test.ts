@@ -145,9 +145,9 @@ describe('scenario/compile: validation', () => {
       rejects(s, 'threads[0].ops[0][0]', 'the op name must be a string');
     });
 
-    // DESIGN.md §5 kernel ops. An op this version does not simulate must be rejected with a message;
+    // The kernel ops of docs/scenario-format.md. An op this version does not simulate must be rejected with a message;
     // one it lists in KERNEL_OPS must run a kernel path (checked in kernel-ops.test.ts), never be ignored.
-    const DESIGN_OPS: Record<string, (string | number)[]> = {
+    const DOCUMENTED_OPS: Record<string, (string | number)[]> = {
       reclaim: ['reclaim', 'A'],
       'madvise-free': ['madvise-free', 'A'],
       zap: ['zap', 'A'],
@@ -158,7 +158,7 @@ describe('scenario/compile: validation', () => {
       'ksm-merge': ['ksm-merge', 'A', 'B'],
       mprotect: ['mprotect', 'A', 'r'],
     };
-    for (const [verb, op] of Object.entries(DESIGN_OPS)) {
+    for (const [verb, op] of Object.entries(DOCUMENTED_OPS)) {
       if ((KERNEL_OPS as readonly string[]).includes(verb)) continue;
       it(`unimplemented op "${verb}" is rejected with a message, not silently accepted`, () => {
         const s = base();
@@ -169,8 +169,8 @@ describe('scenario/compile: validation', () => {
       });
     }
 
-    it('KERNEL_OPS only lists ops of DESIGN.md §5', () => {
-      for (const k of KERNEL_OPS) assert.ok(k in DESIGN_OPS, k);
+    it('KERNEL_OPS only lists ops of docs/scenario-format.md', () => {
+      for (const k of KERNEL_OPS) assert.ok(k in DOCUMENTED_OPS, k);
     });
   });
 

@@ -4,7 +4,7 @@ import { World } from '../../sim/world.ts';
 import { ORACLES, NOT_A_RACE } from '../../sim/oracles/violation.ts';
 
 /**
- * The oracles of DESIGN.md §6 (sim/oracles/oracles.ts), driven directly on a fresh World: page A
+ * The oracles of docs/oracles.md (sim/oracles/oracles.ts), driven directly on a fresh World: page A
  * = [1,2,3,4] present at frame 1 (frame 0 is the zero page), page B swapped out with [5,6,7,8],
  * one CPU and one ATS device.
  */
@@ -29,7 +29,7 @@ function found(w: World) {
 }
 
 describe('oracles', () => {
-  it('the oracle names of DESIGN.md §6; only step-budget is not a race', () => {
+  it('the oracle names of docs/oracles.md; only step-budget is not a race', () => {
     assert.deepEqual(
       [...ORACLES].sort(),
       ['deadlock', 'lost-write', 'no-progress', 'soft-dirty-missed', 'split-mapping', 'stale-read', 'step-budget', 'use-after-free'].sort(),

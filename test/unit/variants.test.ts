@@ -132,7 +132,7 @@ describe('variants/presets', () => {
     assert.equal(PRESETS.get('v6.6')!.sites['iommu.notifyOnUpgrade'], 'true');
   });
 
-  it('the presets of DESIGN.md §4 exist and presetNames lists them all', () => {
+  it('the presets of docs/variants.md exist and presetNames lists them all', () => {
     for (const n of ['v4.11', 'v4.13', 'v4.15', 'v6.6', 'range-end-only', 'no-gather-invalidate']) assert.ok(PRESETS.has(n), n);
     assert.deepEqual([...presetNames()].sort(), [...PRESETS.keys()].sort());
   });
