@@ -9,6 +9,27 @@ import { loadScenario, loadVariant } from './inputs.ts';
 import { CHUNK_SEEDS, runLocalCampaign, type CampaignProgress } from './campaign.ts';
 import { UsageError } from './errors.ts';
 import { fmtInt, table } from './format.ts';
+import {
+  ALL_ORACLES,
+  OracleSelectionError,
+  classRank,
+  oracleClass,
+  parseOracleSelection,
+  selectionText,
+  type OracleClass,
+  type OracleSelection,
+} from '../sim/oracles/classes.ts';
+
+/** `--oracles`: parsed, or a usage error (exit 2) naming the entry that is not an oracle. */
+export function oraclesOption(text: string | undefined): OracleSelection {
+  if (text === undefined) return ALL_ORACLES;
+  try {
+    return parseOracleSelection(text);
+  } catch (e) {
+    if (e instanceof OracleSelectionError) throw new UsageError(`--oracles: ${e.message}`);
+    throw e;
+  }
+}
 
 export interface FuzzOptions {
   readonly scenario: string;
@@ -23,6 +44,8 @@ export interface FuzzOptions {
   readonly preemptions: number;
   readonly maxSchedules: number;
   readonly reduction: boolean;
+  /** `observable` | `all` | comma-separated oracle names (sim/oracles/classes.ts); default all. */
+  readonly oracles?: string;
 }
 
 /**
@@ -49,16 +72,17 @@ export interface FuzzSummary {
   readonly schedules: number;
   readonly steps: number;
   readonly coverage: number;
-  readonly findings: { oracle: string; signature: string; seed: number; file: string }[];
+  readonly findings: { oracle: string; class: OracleClass; signature: string; seed: number; file: string }[];
   readonly elapsedMs: number;
 }
 
 /** `racefarm fuzz`: a local campaign in worker threads, no Redis (README.md, `fuzz`). */
 export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   const strategyName = parseStrategy(o.strategy);
+  const oracles = oraclesOption(o.oracles);
   if (strategyName === 'exhaustive') {
     const { exhaustiveCommand } = await import('./exhaustive.ts');
-    return exhaustiveCommand(o);
+    return exhaustiveCommand({ ...o, oracles });
   }
   if (o.seedStart + o.seeds > Number.MAX_SAFE_INTEGER) {
     throw new UsageError(`--seed-start + --seeds must not exceed ${Number.MAX_SAFE_INTEGER}`);
@@ -90,7 +114,8 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   if (!o.json) {
     process.stderr.write(
       `racefarm fuzz: ${sc.name} under ${variant.name}, ${strategyName}${strategyName === 'pct' ? ` depth ${o.depth}` : ''}, ` +
-        `seeds [${o.seedStart}, ${o.seedStart + o.seeds}), ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)\n`,
+        `seeds [${o.seedStart}, ${o.seedStart + o.seeds}), ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)` +
+        `${oracles === ALL_ORACLES ? '' : `, oracles ${selectionText(oracles)}`}\n`,
     );
   }
   bar?.start(o.seeds, 0, { findings: 0 });
@@ -104,7 +129,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   let result: BatchResult;
   try {
     result = await runLocalCampaign(
-      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage: true },
+      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage: true, oracles: [...oracles] },
       bar ? (p: CampaignProgress) => bar.update(p.done, { findings: p.findings }) : undefined,
     );
   } finally {
@@ -115,14 +140,16 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
 
   // Each new signature is shrunk before it is written (README.md, `fuzz`): the file holds the smallest
   // interleaving that still fires the same oracle with the same signature.
-  const shrunk = result.findings.map((f) => shrinkForFile(f));
+  // Observable findings first (then invariant, then limits), in campaign order within a class.
+  const ordered = [...result.findings].sort((a, b) => classRank(oracleClass(a.oracle)) - classRank(oracleClass(b.oracle)));
+  const shrunk = ordered.map((f) => shrinkForFile(f));
   const written = shrunk.map((f) => ({ f, file: writeFinding(o.out, f) }));
   const summary: FuzzSummary = {
     schedules: result.schedules,
     steps: result.steps,
     // Distinct coverage features (sim/coverage/features.ts) reached by the campaign, merged over its chunks.
     coverage: result.coverage?.length ?? 0,
-    findings: written.map(({ f, file }) => ({ oracle: f.oracle, signature: f.signature, seed: f.seed, file })),
+    findings: written.map(({ f, file }) => ({ oracle: f.oracle, class: oracleClass(f.oracle), signature: f.signature, seed: f.seed, file })),
     elapsedMs: Math.round(elapsedMs),
   };
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
@@ -159,11 +186,15 @@ function humanSummary(r: BatchResult, s: FuzzSummary, findings: readonly Finding
     lines.push('', 'no findings');
   } else {
     const races = findings.filter((f) => isRace(f.oracle)).length;
-    lines.push('', `${s.findings.length} unique finding(s)${races < findings.length ? ` (${findings.length - races} not a race)` : ''}:`);
+    const observable = s.findings.filter((f) => f.class === 'observable').length;
+    lines.push(
+      '',
+      `${s.findings.length} unique finding(s), ${observable} observable${races < findings.length ? ` (${findings.length - races} not a race)` : ''}:`,
+    );
     lines.push(
       table(
-        ['oracle', 'signature', 'seed', 'file'],
-        s.findings.map((f) => [f.oracle, f.signature, String(f.seed), f.file]),
+        ['class', 'oracle', 'signature', 'seed', 'file'],
+        s.findings.map((f) => [f.class, f.oracle, f.signature, String(f.seed), f.file]),
       ),
     );
     lines.push('', `replay one with: npm run -s racefarm -- repro ${s.findings[0].file}`);

@@ -53,7 +53,9 @@ function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--out <dir>', 'directory for finding files', './findings')
     .option('--json', 'print one JSON object {schedules, steps, coverage, findings, elapsedMs} on stdout', false)
+    .option('--oracles <which>', 'oracles that count as findings: observable, all, or a comma-separated list of oracle names', 'all')
     .action(async (opts: {
+      oracles: string;
       scenario: string;
       variant?: string;
       strategy: string;

@@ -7,6 +7,7 @@ import { presetNames } from '../sim/variants/presets.ts';
 import { ORACLES } from '../sim/oracles/violation.ts';
 import { STRATEGIES } from '../sim/schedule/strategy.ts';
 import { FINDING_FORMAT } from '../sim/finding.ts';
+import { ORACLE_CLASSES } from '../sim/oracles/classes.ts';
 
 /**
  * The zod schemas the JSON Schema files under schemas/ are generated from (schemas/generate.ts).
@@ -57,6 +58,7 @@ export const findingFileSchema = z
     seed: z.number().int().min(0),
     decisions: z.array(z.number().int().min(0)).describe('the thread chosen at each decision point: the schedule'),
     oracle: z.enum([o0, ...os]),
+    class: z.enum(ORACLE_CLASSES).optional().describe("the oracle's class: observable, invariant or limit (docs/oracles.md); written by this version, not needed to replay"),
     message: z.string(),
     step: z.number().int().min(0),
     steps: z.number().int().min(0),

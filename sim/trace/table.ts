@@ -1,3 +1,4 @@
+import { oracleClass } from '../oracles/classes.ts';
 import type { TraceRow } from './row.ts';
 import type { Violation } from '../oracles/violation.ts';
 
@@ -68,7 +69,7 @@ export function renderTable(
   lines.push(sep);
   for (const v of violations) {
     const where = v.thread >= 0 ? `step ${v.step} (${threadNames[v.thread]}: ${v.label})` : `end of run (${v.step} steps)`;
-    lines.push(`>> ${v.oracle} at ${where}`);
+    lines.push(`>> ${v.oracle} (${oracleClass(v.oracle)}) at ${where}`);
     for (const l of wrap(v.message, 100)) lines.push(`   ${l}`);
   }
   return lines.join('\n');
