@@ -4,6 +4,7 @@ import { LIMITS } from '../sim/scenario/limits.ts';
 import { KERNEL_OPS } from '../sim/scenario/compile.ts';
 import { SITES, SITE_NAMES, type SiteName } from '../sim/variants/sites.ts';
 import { presetNames } from '../sim/variants/presets.ts';
+import { isBooleanSite } from '../sim/variants/resolve.ts';
 import { ORACLES } from '../sim/oracles/violation.ts';
 import { STRATEGIES } from '../sim/schedule/strategy.ts';
 import { FINDING_FORMAT } from '../sim/finding.ts';
@@ -22,7 +23,9 @@ function siteShape(required: boolean) {
   const shape: Record<string, z.ZodType> = {};
   for (const s of SITE_NAMES) {
     const [c0, ...cs] = SITES[s].choices as readonly string[];
-    const e = z.enum([c0, ...cs] as [string, ...string[]]).describe(SITES[s as SiteName].doc);
+    const choice = z.enum([c0, ...cs] as [string, ...string[]]);
+    // A variant file may write a "true"/"false" site as a JSON boolean (sim/variants/resolve.ts); a finding stores the string.
+    const e = (!required && isBooleanSite(s) ? z.union([choice, z.boolean()]) : choice).describe(SITES[s as SiteName].doc);
     shape[s] = required ? e : e.optional();
   }
   return z.object(shape).strict();

@@ -300,7 +300,10 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
   // One step decides and acts: trylock_page() fails (sleep on it) or succeeds (reuse or copy now).
   yield null;
   t.page = p;
-  if (old !== w.zeroFrame && frames.lockOwner[old] !== -1) {
+  // "if (PageAnon(vmf->page) && !PageKsm(vmf->page))": only an ordinary anonymous page is locked
+  // and considered for reuse; a KSM page (or the zero page) goes straight to wp_page_copy.
+  const anon = old !== w.zeroFrame && frames.ksm[old] === 0;
+  if (anon && frames.lockOwner[old] !== -1) {
     // !trylock_page(): get_page, drop the PT lock, lock_page, retake the PT lock, recheck pte_same.
     yield* dropPtlAndLockPage(w, t, p, old, 'do_wp_page: trylock_page failed, get_page + pte_unmap_unlock', 'do_wp_page: lock_page');
     yield* lockPtl(w, t, p, 'do_wp_page: pte_offset_map_lock');
@@ -314,10 +317,12 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
       return;
     }
     frames.put(old);
-  } else if (old !== w.zeroFrame) {
+  } else if (anon) {
     frames.lockOwner[old] = t.id; // trylock_page() succeeded
   }
-  if (old !== w.zeroFrame && frames.mapcount[old] === 1 && frames.ksm[old] === 0) {
+  // reuse_swap_page() (4.13 mm/swapfile.c) refuses a page that became PageKsm while we slept in
+  // lock_page(): ksmd's try_to_merge_one_page() sets it before its unlock_page().
+  if (anon && frames.mapcount[old] === 1 && frames.ksm[old] === 0) {
     t.label = 'wp_page_reuse: ptep_set_access_flags';
     if (w.backing.swapCache[p] === old) {
       // reuse_swap_page(): the only user drops the swap copy, the page becomes dirty.
@@ -338,7 +343,7 @@ function* doWpPage(w: World, t: SimThread, p: number, orig: number): Step {
   }
   t.label = 'do_wp_page: get_page + pte_unmap_unlock';
   if (old !== w.zeroFrame) {
-    frames.lockOwner[old] = -1;
+    if (frames.lockOwner[old] === t.id) frames.lockOwner[old] = -1; // unlock_page() if we locked it
     frames.refcount[old]++;
   }
   unlockPtlNow(w, t, p);

@@ -59,6 +59,12 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
   s.devices.forEach((d, i) => {
     if (deviceIndex.has(d.name)) problems.push(`devices[${i}].name: duplicate device "${d.name}"`);
     deviceIndex.set(d.name, i);
+    if (!d.ats) {
+      // Accepting it would mean modelling it wrongly: the device model resolves every miss with a PRI page request.
+      problems.push(
+        `devices[${i}].ats: a device without ATS is not modelled: amd_iommu_v2 binds only ATS devices (pdev_iommuv2_enable → pci_enable_ats fails otherwise), and without ATS a device sends no PRI page requests (PRI is an ATS extension), so its faults are unrecoverable DMA errors racefarm does not simulate`,
+      );
+    }
   });
   if (s.devices.length > 0 && world.iommu === 'none') problems.push('devices: devices need an IOMMU (world.iommu is "none")');
 
