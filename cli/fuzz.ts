@@ -30,6 +30,9 @@ export function oraclesOption(text: string | undefined): OracleSelection {
     throw e;
   }
 }
+import { Eta } from './eta.ts';
+import { commandPrefix } from './invocation.ts';
+import type { ShrinkStats } from '../sim/shrink/shrink.ts';
 
 export interface FuzzOptions {
   readonly scenario: string;
@@ -103,10 +106,9 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     ? new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {percentage}% | {value}/{total} seeds | findings: {findings} | ETA {eta_formatted}',
+          format: '{bar} {percentage}% | {value}/{total} seeds | findings: {findings} | ETA {eta}',
           hideCursor: true,
           clearOnComplete: true,
-          etaBuffer: 50,
         },
         cliProgress.Presets.shades_classic,
       )
@@ -118,7 +120,11 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
         `${oracles === ALL_ORACLES ? '' : `, oracles ${selectionText(oracles)}`}\n`,
     );
   }
-  bar?.start(o.seeds, 0, { findings: 0 });
+  const eta = new Eta(o.seeds);
+  let last: CampaignProgress = { done: 0, findings: 0 };
+  bar?.start(o.seeds, 0, { findings: 0, eta: 'estimating' });
+  // The ETA also counts down between progress reports.
+  const tick = bar ? setInterval(() => bar.update(last.done, { findings: last.findings, eta: eta.update(last.done, performance.now()) }), 1000) : null;
   // Ctrl-C during the bar: restore the cursor, then exit as a SIGINT would (worker threads end with us).
   const onSigint = (): void => {
     bar?.stop();
@@ -130,9 +136,15 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   try {
     result = await runLocalCampaign(
       { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage: true, oracles: [...oracles] },
-      bar ? (p: CampaignProgress) => bar.update(p.done, { findings: p.findings }) : undefined,
+      bar
+        ? (p: CampaignProgress) => {
+            last = p;
+            bar.update(p.done, { findings: p.findings, eta: eta.update(p.done, performance.now()) });
+          }
+        : undefined,
     );
   } finally {
+    if (tick !== null) clearInterval(tick);
     bar?.stop();
     process.removeListener('SIGINT', onSigint);
   }
@@ -143,7 +155,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   // Observable findings first (then invariant, then limits), in campaign order within a class.
   const ordered = [...result.findings].sort((a, b) => classRank(oracleClass(a.oracle)) - classRank(oracleClass(b.oracle)));
   const shrunk = ordered.map((f) => shrinkForFile(f));
-  const written = shrunk.map((f) => ({ f, file: writeFinding(o.out, f) }));
+  const written = shrunk.map(({ finding: f, stats }) => ({ f, stats, file: writeFinding(o.out, f) }));
   const summary: FuzzSummary = {
     schedules: result.schedules,
     steps: result.steps,
@@ -153,16 +165,16 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     elapsedMs: Math.round(elapsedMs),
   };
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-  else process.stdout.write(humanSummary(result, summary, written.map((w) => w.f)));
+  else process.stdout.write(humanSummary(result, summary, written));
   return 0;
 }
 
-function shrinkForFile(f: Finding): Finding {
-  if (!isRace(f.oracle)) return f;
+function shrinkForFile(f: Finding): { finding: Finding; stats: ShrinkStats | null } {
+  if (!isRace(f.oracle)) return { finding: f, stats: null };
   try {
-    return shrinkFinding(f, { maxRuns: 4000 }).finding;
+    return shrinkFinding(f, { maxRuns: 4000 });
   } catch {
-    return f; // it did not replay by itself (cannot happen for a deterministic run): keep the raw one
+    return { finding: f, stats: null }; // it did not replay by itself (cannot happen for a deterministic run): keep the raw one
   }
 }
 
@@ -172,7 +184,13 @@ function writeFinding(dir: string, f: Finding): string {
   return file;
 }
 
-function humanSummary(r: BatchResult, s: FuzzSummary, findings: readonly Finding[]): string {
+/** `48 → 18`, or the one value when shrinking did not run. */
+function beforeAfter(stats: ShrinkStats | null, before: keyof ShrinkStats, after: keyof ShrinkStats, raw: number): string {
+  return stats === null ? String(raw) : `${String(stats[before])} → ${String(stats[after])}`;
+}
+
+function humanSummary(r: BatchResult, s: FuzzSummary, written: readonly { f: Finding; stats: ShrinkStats | null }[]): string {
+  const findings = written.map((w) => w.f);
   const secs = s.elapsedMs / 1000;
   const lines = [
     `schedules  ${fmtInt(s.schedules)}`,
@@ -181,6 +199,7 @@ function humanSummary(r: BatchResult, s: FuzzSummary, findings: readonly Finding
     `steps/s    ${fmtInt(secs > 0 ? s.steps / secs : 0)}`,
   ];
   const fired = Object.entries(r.byOracle).map(([o, n]) => `${o} ${fmtInt(n ?? 0)}`);
+  if (r.coverage !== undefined) lines.push(`coverage   ${fmtInt(s.coverage)} features`);
   lines.push(`oracles    ${fired.length > 0 ? `${fired.join(', ')} (runs in which each fired)` : 'none fired'}`);
   if (s.findings.length === 0) {
     lines.push('', 'no findings');
@@ -193,11 +212,22 @@ function humanSummary(r: BatchResult, s: FuzzSummary, findings: readonly Finding
     );
     lines.push(
       table(
-        ['class', 'oracle', 'signature', 'seed', 'file'],
-        s.findings.map((f) => [f.class, f.oracle, f.signature, String(f.seed), f.file]),
+        ['class', 'oracle', 'signature', 'seed', 'steps (shrunk)', 'threads (shrunk)', 'file'],
+        s.findings.map((f, i) => {
+          const { stats, f: finding } = written[i];
+          return [
+            f.class,
+            f.oracle,
+            f.signature,
+            String(f.seed),
+            beforeAfter(stats, 'stepsBefore', 'stepsAfter', finding.steps),
+            beforeAfter(stats, 'threadsBefore', 'threadsAfter', finding.scenario.threads.length),
+            f.file,
+          ];
+        }),
       ),
     );
-    lines.push('', `replay one with: npm run -s racefarm -- repro ${s.findings[0].file}`);
+    lines.push('', `replay one with: ${commandPrefix()} repro ${s.findings[0].file}`);
   }
   return lines.join('\n') + '\n';
 }

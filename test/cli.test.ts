@@ -213,7 +213,7 @@ describe('racefarm CLI', function () {
     for (const word of ['schedules', 'steps', 'elapsed', 'steps/s', 'oracle', 'signature', 'seed', 'file']) {
       assert.ok(r.stdout.includes(word), `summary shows ${word}:\n${r.stdout}`);
     }
-    assert.match(r.stdout, /observable +stale-read +[0-9a-f]{16} +\d+ +\S+\.json/);
+    assert.match(r.stdout, /observable +stale-read +[0-9a-f]{16} +\d+ +\d+ → \d+ +\d+ → \d+ +\S+\.json/);
     const file = /\S+\.json/.exec(r.stdout.split('\n').find((l) => /^observable +stale-read/.test(l))!)![0];
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { strategy: { name: string; depth: number; kSteps: number } };
     const sc = compileScenario(CATALOG[0].scenario);

@@ -1,5 +1,5 @@
 import { scenarioSchema, type ScenarioParsed } from './schema.ts';
-import { InputError, formatPath } from './errors.ts';
+import { InputError, describeIssues } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import type { CompiledScenario, Op, PageSpec, Placement, ScenarioJson, ThreadSpec } from './compiled.ts';
 
@@ -17,10 +17,7 @@ const INT32_MAX = 2147483647;
 export function compileScenario(input: unknown): CompiledScenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
-    throw new InputError(
-      'invalid scenario',
-      parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`),
-    );
+    throw new InputError('invalid scenario', describeIssues(parsed.error.issues, input, scenarioSchema));
   }
   const s = parsed.data;
   const problems: string[] = [];

@@ -31,9 +31,10 @@ export interface TableOptions {
 }
 
 /**
- * The trace as a table in the style of Documentation/mm/mmu_notifier.rst (Documentation/vm/ in older kernels): one column per thread,
- * one row per step, each cell the kernel function and what it changed. The violating steps are
- * marked with `>>` and each oracle's explanation follows the table.
+ * The trace as a table in the style of Documentation/mm/mmu_notifier.rst (Documentation/vm/ in
+ * older kernels): one column per thread, one row per step, each cell the kernel function and what
+ * it changed. The violating steps are marked with `>>` and each oracle's explanation follows the
+ * table.
  */
 export function renderTable(
   rows: readonly TraceRow[],
