@@ -10,6 +10,7 @@ import { FARM_SERVICE_NAME, loadProtos } from '../farm/proto.ts';
 import { bearerInterceptor } from './auth.ts';
 import { CoordinatorMetrics, serveMetrics, type CampaignLabels, type FarmSnapshot, type MetricsServer } from '../farm/metrics.ts';
 import { farmService } from './service.ts';
+import { strictService } from './strictDecode.ts';
 
 export interface CoordinatorOptions {
   readonly redisUrl: string;
@@ -192,7 +193,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const server = new grpc.Server({ interceptors: opts.token ? [bearerInterceptor(opts.token)] : [] });
   const { farm: farmCtor } = loadProtos();
   const svc = farmService(farm);
-  server.addService(farmCtor.service, svc.handlers);
+  server.addService(strictService(farmCtor.service), svc.handlers);
   health.addToServer(server);
   const bound = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),

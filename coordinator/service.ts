@@ -1,5 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { InputError } from '../sim/scenario/errors.ts';
+import { MalformedRequest } from './strictDecode.ts';
+import { escapeLines, escapeText } from '../farm/safeText.ts';
 import { checkFindingShape, replayFinding } from '../sim/replay.ts';
 import { renderTable } from '../sim/trace/table.ts';
 import type { Finding } from '../sim/finding.ts';
@@ -17,10 +19,14 @@ export class RpcError extends Error {
   }
 }
 
-function toStatus(e: unknown): Partial<grpc.StatusObject> {
-  if (e instanceof RpcError) return { code: e.code, details: e.message };
-  if (e instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: e.problems.join('; ') };
-  return { code: grpc.status.INTERNAL, details: (e as Error).message ?? String(e) };
+/**
+ * The status a handler's error becomes. Details quote client text, so they are always escaped
+ * (control characters, lone surrogates) and capped: see farm/safeText.ts.
+ */
+export function toStatus(e: unknown): Partial<grpc.StatusObject> {
+  if (e instanceof RpcError) return { code: e.code, details: escapeText(e.message) };
+  if (e instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: escapeLines(e.problems).join('; ') };
+  return { code: grpc.status.INTERNAL, details: escapeText(`internal error: ${(e as Error)?.message ?? String(e)}`) };
 }
 
 export function campaignMessage(c: CampaignView) {
@@ -72,12 +78,37 @@ function campaignId(req: { id?: string }): string {
 
 type Unary = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => void;
 
-function unary(fn: (req: any) => Promise<unknown>): Unary {
+/**
+ * A unary handler behind a guard: whatever the handler throws (synchronously or not), and even
+ * when answering throws (a response grpc-js cannot encode), the call ends with a status and the
+ * process lives on; unexpected errors answer INTERNAL and are logged.
+ */
+function unary(fn: (req: any) => Promise<unknown>, log: (msg: string) => void): Unary {
   return (call, cb) => {
-    fn(call.request).then(
-      (res) => cb(null, res),
-      (e) => cb(toStatus(e) as grpc.ServiceError),
-    );
+    const fail = (e: unknown) => {
+      const st = toStatus(e);
+      if (st.code === grpc.status.INTERNAL) log(`rpc ${call.getPath?.() ?? ''}: ${st.details} ${escapeText((e as Error)?.stack ?? '', 4000)}`);
+      try {
+        cb(st as grpc.ServiceError);
+      } catch (e2) {
+        log(`rpc ${call.getPath?.() ?? ''}: could not send the error: ${escapeText(String(e2))}`);
+      }
+    };
+    let p: Promise<unknown>;
+    try {
+      if (call.request instanceof MalformedRequest) throw new RpcError(grpc.status.INVALID_ARGUMENT, `request: ${call.request.problem}`);
+      p = fn(call.request);
+    } catch (e) {
+      fail(e);
+      return;
+    }
+    p.then((res) => {
+      try {
+        cb(null, res);
+      } catch (e) {
+        fail(e);
+      }
+    }, fail);
   };
 }
 
@@ -92,8 +123,9 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
     return c;
   };
 
+  const unaryG = (fn: (req: any) => Promise<unknown>) => unary(fn, farm.log);
   const handlers: grpc.UntypedServiceImplementation = {
-    StartCampaign: unary(async (req: StartCampaignInput) => {
+    StartCampaign: unaryG(async (req: StartCampaignInput) => {
       const spec = validateCampaign(req);
       const id = await store.createCampaign(spec);
       const n = await farm.enqueueCampaign(id, spec);
@@ -101,9 +133,9 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       return campaignMessage(await getCampaign(id));
     }),
 
-    GetCampaign: unary(async (req) => campaignMessage(await getCampaign(campaignId(req)))),
+    GetCampaign: unaryG(async (req) => campaignMessage(await getCampaign(campaignId(req)))),
 
-    CancelCampaign: unary(async (req) => {
+    CancelCampaign: unaryG(async (req) => {
       const id = campaignId(req);
       const st = await store.cancel(id);
       if (st === null) throw new RpcError(grpc.status.NOT_FOUND, `id: no campaign ${JSON.stringify(id)}`);
@@ -114,11 +146,11 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       return campaignMessage(await getCampaign(id));
     }),
 
-    ListCampaigns: unary(async (req: { limit?: number }) => ({
+    ListCampaigns: unaryG(async (req: { limit?: number }) => ({
       campaigns: (await store.listCampaigns(req.limit && req.limit > 0 ? Math.min(req.limit, 1000) : 100)).map(campaignMessage),
     })),
 
-    ListFindings: unary(async (req: { campaign?: string }) => {
+    ListFindings: unaryG(async (req: { campaign?: string }) => {
       const c = req.campaign ?? '';
       if (c !== '') {
         campaignId({ id: c });
@@ -127,7 +159,7 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       return { findings: (await store.listFindings(c || undefined)).map(findingMessage) };
     }),
 
-    GetFinding: unary(async (req: { signature?: string }) => {
+    GetFinding: unaryG(async (req: { signature?: string }) => {
       const sig = req.signature ?? '';
       if (!SIG_RE.test(sig)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `signature: ${sig === '' ? 'required' : `${JSON.stringify(sig)} is not a signature`}`);
       const rec = await store.getFinding(sig);
@@ -137,7 +169,7 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       return { summary: findingMessage(rec.summary), finding_json: JSON.stringify(f, null, 2), trace, reason: rec.reason };
     }),
 
-    Reproduce: unary(async (req: { signature?: string; finding_json?: string }) => {
+    Reproduce: unaryG(async (req: { signature?: string; finding_json?: string }) => {
       const sig = req.signature ?? '';
       const json = req.finding_json ?? '';
       let f: Finding;
@@ -174,9 +206,11 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
     WatchCampaign: (call: grpc.ServerWritableStream<any, any>) => {
       let id: string;
       try {
+        if (call.request instanceof MalformedRequest) throw new RpcError(grpc.status.INVALID_ARGUMENT, `request: ${call.request.problem}`);
         id = campaignId(call.request);
       } catch (e) {
-        call.destroy(Object.assign(new Error((e as Error).message), toStatus(e)));
+        const st = toStatus(e);
+        call.destroy(Object.assign(new Error(st.details), st));
         return;
       }
       let stopped = false;

@@ -6,6 +6,7 @@ import { parseVariantJson, resolvePreset } from '../sim/variants/resolve.ts';
 import type { Sites } from '../sim/variants/sites.ts';
 import { STRATEGIES, estimateSteps, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
 import { FARM_STRATEGIES } from './strategies.ts';
+import { escapeText, hasLoneSurrogate } from './safeText.ts';
 
 export { FARM_STRATEGIES };
 
@@ -49,6 +50,11 @@ export const LIMITS = {
 };
 /** Batch: ~0.2 s of cow-two-pages per job, which keeps the per-job queue cost under ~3%. */
 export const DEFAULTS = { batchSize: 5000, depth: 3, strategy: 'random' as StrategyName };
+
+/** No control characters, no lone surrogates. */
+function printable(s: string): boolean {
+  return !hasLoneSurrogate(s) && !/[\u0000-\u001f\u007f-\u009f]/.test(s);
+}
 
 function u64(v: string | number | undefined, field: string, problems: string[]): number | undefined {
   if (v === undefined || v === '') return 0;
@@ -96,6 +102,7 @@ export function validateCampaign(req: StartCampaignInput): CampaignSpec {
   const problems: string[] = [];
   const name = req.name ?? '';
   if (name.length > LIMITS.name) problems.push(`name: longer than ${LIMITS.name} characters`);
+  else if (!printable(name)) problems.push(`name: ${JSON.stringify(escapeText(name))} has control characters or lone surrogates`);
 
   let sc: CompiledScenario | undefined;
   const sName = req.scenario_name ?? '';
@@ -171,6 +178,9 @@ export function validateCampaign(req: StartCampaignInput): CampaignSpec {
     if (jobsTotal > LIMITS.jobs) problems.push(`batch_size: ${batchSize} splits ${seedCount} seeds into ${jobsTotal} jobs (at most ${LIMITS.jobs}); use a larger batch`);
   }
 
+  // Names become metric labels, log lines and file names: printable text only.
+  if (sc && !printable(sc.source.name)) problems.push(`${sJson !== '' ? 'scenario_json.name' : 'scenario_name'}: has control characters or lone surrogates`);
+  if (variant && !printable(variant.name)) problems.push('variant_json.name: has control characters or lone surrogates');
   if (problems.length > 0 || !sc || !variant || seedStart === undefined || seedCount === undefined) {
     throw new InputError('invalid campaign', problems.length > 0 ? problems : ['(top level): invalid']);
   }

@@ -14,7 +14,25 @@ const INT32_MAX = 2147483647;
  * Validates scenario JSON (already parsed from text) and resolves it. Throws InputError listing
  * every problem with the path of the field it is about.
  */
+/**
+ * Paths of `"__proto__"` keys: JSON.parse keeps one as an own key, but the schema's object
+ * copies would drop it silently (assigning it sets the prototype), so a page named so vanished.
+ */
+function protoKeys(v: unknown, path: string, out: string[]): string[] {
+  if (Array.isArray(v)) v.forEach((x, i) => protoKeys(x, `${path}[${i}]`, out));
+  else if (v !== null && typeof v === 'object') {
+    for (const k of Object.keys(v)) {
+      const p = path === '' ? k : `${path}.${k}`;
+      if (k === '__proto__') out.push(`${p}: "__proto__" is not allowed as a name`);
+      else protoKeys((v as Record<string, unknown>)[k], p, out);
+    }
+  }
+  return out;
+}
+
 export function compileScenario(input: unknown): CompiledScenario {
+  const bad = protoKeys(input, '', []);
+  if (bad.length > 0) throw new InputError('invalid scenario', bad);
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
     throw new InputError('invalid scenario', describeIssues(parsed.error.issues, input, scenarioSchema));
