@@ -80,7 +80,10 @@ export async function runLocalCampaign(c: LocalCampaign, onProgress?: (p: Campai
     for (const ch of chunks) {
       complete(
         ch.index,
-        runSeeds(sc, c.variant, c.strategy, ch.seedStart, ch.count, (d) => progress(ch.index, d), { coverage: c.coverage ?? false }),
+        runSeeds(sc, c.variant, c.strategy, ch.seedStart, ch.count, (d) => progress(ch.index, d), {
+          coverage: c.coverage ?? false,
+          oracles: c.oracles === undefined ? undefined : new Set(c.oracles),
+        }),
       );
       await nextTurn(); // let signals and timers run between chunks
     }
@@ -113,7 +116,7 @@ function runPool(
   progress: (chunk: number, done: number) => void,
   complete: (chunk: number, b: BatchResult) => void,
 ): Promise<void> {
-  const init: WorkerInit = { scenario: c.scenario, variant: c.variant, strategy: c.strategy, coverage: c.coverage ?? false };
+  const init: WorkerInit = { scenario: c.scenario, variant: c.variant, strategy: c.strategy, coverage: c.coverage ?? false, oracles: c.oracles };
   const entry = new URL('./fuzzWorker.mjs', import.meta.url);
   const execArgv = workerExecArgv();
   return new Promise<void>((resolve, reject) => {

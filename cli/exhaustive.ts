@@ -4,6 +4,8 @@ import { exhaustive, exhaustiveFindings } from '../sim/schedule/exhaustive.ts';
 import { loadScenario, loadVariant } from './inputs.ts';
 import { UsageError } from './errors.ts';
 import { fmtInt } from './format.ts';
+import { ALL_ORACLES, oracleClass, type OracleSelection } from '../sim/oracles/classes.ts';
+import { isRace } from '../sim/fuzz.ts';
 
 export interface ExhaustiveCliOptions {
   readonly scenario: string;
@@ -13,6 +15,8 @@ export interface ExhaustiveCliOptions {
   readonly reduction: boolean;
   readonly out: string;
   readonly json: boolean;
+  /** The oracles that count (default all): the search stops only at one of them, and only they are findings. */
+  readonly oracles?: OracleSelection;
 }
 
 /**
@@ -29,9 +33,11 @@ export function exhaustiveCommand(o: ExhaustiveCliOptions): number {
       `racefarm fuzz: ${sc.name} under ${variant.name}, exhaustive, preemption bound ${o.preemptions}${o.reduction ? ', partial-order reduction' : ''}\n`,
     );
   }
-  const r = exhaustive(sc, variant.sites, { bound: o.preemptions, reduction: o.reduction, stopAtFirst: true, maxSchedules: o.maxSchedules });
+  const oracles = o.oracles ?? ALL_ORACLES;
+  const target = oracles === ALL_ORACLES ? undefined : [...oracles].filter(isRace);
+  const r = exhaustive(sc, variant.sites, { bound: o.preemptions, reduction: o.reduction, stopAtFirst: true, maxSchedules: o.maxSchedules, target });
   const elapsedMs = Math.round(performance.now() - t0);
-  const findings = exhaustiveFindings(sc, variant, r);
+  const findings = exhaustiveFindings(sc, variant, r).filter((f) => oracles.has(f.oracle));
   if (findings.length > 0) {
     try {
       mkdirSync(o.out, { recursive: true });
@@ -42,7 +48,7 @@ export function exhaustiveCommand(o: ExhaustiveCliOptions): number {
   const written = findings.map((f) => {
     const file = join(o.out, `${f.signature}.json`);
     writeFileSync(file, JSON.stringify(f, null, 2) + '\n');
-    return { oracle: f.oracle, signature: f.signature, seed: f.seed, file };
+    return { oracle: f.oracle, class: oracleClass(f.oracle), signature: f.signature, seed: f.seed, file };
   });
   const summary = {
     complete: r.complete,
@@ -60,7 +66,7 @@ export function exhaustiveCommand(o: ExhaustiveCliOptions): number {
   } else if (written.length > 0) {
     process.stdout.write(
       `race found after ${fmtInt(r.schedules)} schedule(s) (bound ${r.bound}):\n` +
-        written.map((w) => `  ${w.oracle}  ${w.signature}  ${w.file}`).join('\n') +
+        written.map((w) => `  ${w.class}  ${w.oracle}  ${w.signature}  ${w.file}`).join('\n') +
         `\nreplay one with: npm run -s racefarm -- repro ${written[0].file}\n`,
     );
   } else if (r.complete) {

@@ -9,6 +9,30 @@ import { loadScenario, loadVariant } from './inputs.ts';
 import { CHUNK_SEEDS, runLocalCampaign, type CampaignProgress } from './campaign.ts';
 import { UsageError } from './errors.ts';
 import { fmtInt, table } from './format.ts';
+import {
+  ALL_ORACLES,
+  OracleSelectionError,
+  classRank,
+  oracleClass,
+  parseOracleSelection,
+  selectionText,
+  type OracleClass,
+  type OracleSelection,
+} from '../sim/oracles/classes.ts';
+
+/** `--oracles`: parsed, or a usage error (exit 2) naming the entry that is not an oracle. */
+export function oraclesOption(text: string | undefined): OracleSelection {
+  if (text === undefined) return ALL_ORACLES;
+  try {
+    return parseOracleSelection(text);
+  } catch (e) {
+    if (e instanceof OracleSelectionError) throw new UsageError(`--oracles: ${e.message}`);
+    throw e;
+  }
+}
+import { Eta } from './eta.ts';
+import { commandPrefix } from './invocation.ts';
+import type { ShrinkStats } from '../sim/shrink/shrink.ts';
 
 export interface FuzzOptions {
   readonly scenario: string;
@@ -23,6 +47,8 @@ export interface FuzzOptions {
   readonly preemptions: number;
   readonly maxSchedules: number;
   readonly reduction: boolean;
+  /** `observable` | `all` | comma-separated oracle names (sim/oracles/classes.ts); default all. */
+  readonly oracles?: string;
 }
 
 /**
@@ -49,16 +75,17 @@ export interface FuzzSummary {
   readonly schedules: number;
   readonly steps: number;
   readonly coverage: number;
-  readonly findings: { oracle: string; signature: string; seed: number; file: string }[];
+  readonly findings: { oracle: string; class: OracleClass; signature: string; seed: number; file: string }[];
   readonly elapsedMs: number;
 }
 
 /** `racefarm fuzz`: a local campaign in worker threads, no Redis (README.md, `fuzz`). */
 export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   const strategyName = parseStrategy(o.strategy);
+  const oracles = oraclesOption(o.oracles);
   if (strategyName === 'exhaustive') {
     const { exhaustiveCommand } = await import('./exhaustive.ts');
-    return exhaustiveCommand(o);
+    return exhaustiveCommand({ ...o, oracles });
   }
   if (o.seedStart + o.seeds > Number.MAX_SAFE_INTEGER) {
     throw new UsageError(`--seed-start + --seeds must not exceed ${Number.MAX_SAFE_INTEGER}`);
@@ -79,10 +106,9 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     ? new cliProgress.SingleBar(
         {
           stream: process.stderr,
-          format: '{bar} {percentage}% | {value}/{total} seeds | findings: {findings} | ETA {eta_formatted}',
+          format: '{bar} {percentage}% | {value}/{total} seeds | findings: {findings} | ETA {eta}',
           hideCursor: true,
           clearOnComplete: true,
-          etaBuffer: 50,
         },
         cliProgress.Presets.shades_classic,
       )
@@ -90,10 +116,15 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   if (!o.json) {
     process.stderr.write(
       `racefarm fuzz: ${sc.name} under ${variant.name}, ${strategyName}${strategyName === 'pct' ? ` depth ${o.depth}` : ''}, ` +
-        `seeds [${o.seedStart}, ${o.seedStart + o.seeds}), ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)\n`,
+        `seeds [${o.seedStart}, ${o.seedStart + o.seeds}), ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)` +
+        `${oracles === ALL_ORACLES ? '' : `, oracles ${selectionText(oracles)}`}\n`,
     );
   }
-  bar?.start(o.seeds, 0, { findings: 0 });
+  const eta = new Eta(o.seeds);
+  let last: CampaignProgress = { done: 0, findings: 0 };
+  bar?.start(o.seeds, 0, { findings: 0, eta: 'estimating' });
+  // The ETA also counts down between progress reports.
+  const tick = bar ? setInterval(() => bar.update(last.done, { findings: last.findings, eta: eta.update(last.done, performance.now()) }), 1000) : null;
   // Ctrl-C during the bar: restore the cursor, then exit as a SIGINT would (worker threads end with us).
   const onSigint = (): void => {
     bar?.stop();
@@ -104,10 +135,16 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   let result: BatchResult;
   try {
     result = await runLocalCampaign(
-      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage: true },
-      bar ? (p: CampaignProgress) => bar.update(p.done, { findings: p.findings }) : undefined,
+      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage: true, oracles: [...oracles] },
+      bar
+        ? (p: CampaignProgress) => {
+            last = p;
+            bar.update(p.done, { findings: p.findings, eta: eta.update(p.done, performance.now()) });
+          }
+        : undefined,
     );
   } finally {
+    if (tick !== null) clearInterval(tick);
     bar?.stop();
     process.removeListener('SIGINT', onSigint);
   }
@@ -115,27 +152,29 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
 
   // Each new signature is shrunk before it is written (README.md, `fuzz`): the file holds the smallest
   // interleaving that still fires the same oracle with the same signature.
-  const shrunk = result.findings.map((f) => shrinkForFile(f));
-  const written = shrunk.map((f) => ({ f, file: writeFinding(o.out, f) }));
+  // Observable findings first (then invariant, then limits), in campaign order within a class.
+  const ordered = [...result.findings].sort((a, b) => classRank(oracleClass(a.oracle)) - classRank(oracleClass(b.oracle)));
+  const shrunk = ordered.map((f) => shrinkForFile(f));
+  const written = shrunk.map(({ finding: f, stats }) => ({ f, stats, file: writeFinding(o.out, f) }));
   const summary: FuzzSummary = {
     schedules: result.schedules,
     steps: result.steps,
     // Distinct coverage features (sim/coverage/features.ts) reached by the campaign, merged over its chunks.
     coverage: result.coverage?.length ?? 0,
-    findings: written.map(({ f, file }) => ({ oracle: f.oracle, signature: f.signature, seed: f.seed, file })),
+    findings: written.map(({ f, file }) => ({ oracle: f.oracle, class: oracleClass(f.oracle), signature: f.signature, seed: f.seed, file })),
     elapsedMs: Math.round(elapsedMs),
   };
   if (o.json) process.stdout.write(JSON.stringify(summary) + '\n');
-  else process.stdout.write(humanSummary(result, summary, written.map((w) => w.f)));
+  else process.stdout.write(humanSummary(result, summary, written));
   return 0;
 }
 
-function shrinkForFile(f: Finding): Finding {
-  if (!isRace(f.oracle)) return f;
+function shrinkForFile(f: Finding): { finding: Finding; stats: ShrinkStats | null } {
+  if (!isRace(f.oracle)) return { finding: f, stats: null };
   try {
-    return shrinkFinding(f, { maxRuns: 4000 }).finding;
+    return shrinkFinding(f, { maxRuns: 4000 });
   } catch {
-    return f; // it did not replay by itself (cannot happen for a deterministic run): keep the raw one
+    return { finding: f, stats: null }; // it did not replay by itself (cannot happen for a deterministic run): keep the raw one
   }
 }
 
@@ -145,7 +184,13 @@ function writeFinding(dir: string, f: Finding): string {
   return file;
 }
 
-function humanSummary(r: BatchResult, s: FuzzSummary, findings: readonly Finding[]): string {
+/** `48 → 18`, or the one value when shrinking did not run. */
+function beforeAfter(stats: ShrinkStats | null, before: keyof ShrinkStats, after: keyof ShrinkStats, raw: number): string {
+  return stats === null ? String(raw) : `${String(stats[before])} → ${String(stats[after])}`;
+}
+
+function humanSummary(r: BatchResult, s: FuzzSummary, written: readonly { f: Finding; stats: ShrinkStats | null }[]): string {
+  const findings = written.map((w) => w.f);
   const secs = s.elapsedMs / 1000;
   const lines = [
     `schedules  ${fmtInt(s.schedules)}`,
@@ -154,19 +199,35 @@ function humanSummary(r: BatchResult, s: FuzzSummary, findings: readonly Finding
     `steps/s    ${fmtInt(secs > 0 ? s.steps / secs : 0)}`,
   ];
   const fired = Object.entries(r.byOracle).map(([o, n]) => `${o} ${fmtInt(n ?? 0)}`);
+  if (r.coverage !== undefined) lines.push(`coverage   ${fmtInt(s.coverage)} features`);
   lines.push(`oracles    ${fired.length > 0 ? `${fired.join(', ')} (runs in which each fired)` : 'none fired'}`);
   if (s.findings.length === 0) {
     lines.push('', 'no findings');
   } else {
     const races = findings.filter((f) => isRace(f.oracle)).length;
-    lines.push('', `${s.findings.length} unique finding(s)${races < findings.length ? ` (${findings.length - races} not a race)` : ''}:`);
+    const observable = s.findings.filter((f) => f.class === 'observable').length;
+    lines.push(
+      '',
+      `${s.findings.length} unique finding(s), ${observable} observable${races < findings.length ? ` (${findings.length - races} not a race)` : ''}:`,
+    );
     lines.push(
       table(
-        ['oracle', 'signature', 'seed', 'file'],
-        s.findings.map((f) => [f.oracle, f.signature, String(f.seed), f.file]),
+        ['class', 'oracle', 'signature', 'seed', 'steps (shrunk)', 'threads (shrunk)', 'file'],
+        s.findings.map((f, i) => {
+          const { stats, f: finding } = written[i];
+          return [
+            f.class,
+            f.oracle,
+            f.signature,
+            String(f.seed),
+            beforeAfter(stats, 'stepsBefore', 'stepsAfter', finding.steps),
+            beforeAfter(stats, 'threadsBefore', 'threadsAfter', finding.scenario.threads.length),
+            f.file,
+          ];
+        }),
       ),
     );
-    lines.push('', `replay one with: npm run -s racefarm -- repro ${s.findings[0].file}`);
+    lines.push('', `replay one with: ${commandPrefix()} repro ${s.findings[0].file}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -24,7 +24,7 @@ port.on('message', (m: ToWorker) => {
     chunk.seedStart,
     chunk.count,
     (done) => post({ type: 'progress', chunk: chunk.index, done }),
-    { coverage: init.coverage ?? false },
+    { coverage: init.coverage ?? false, oracles: init.oracles === undefined ? undefined : new Set(init.oracles) },
   );
   post({ type: 'result', chunk: chunk.index, batch });
 });

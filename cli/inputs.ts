@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
+import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { CATALOG, catalogEntry } from '../sim/scenario/catalog.ts';
 import { compileScenario } from '../sim/scenario/compile.ts';
 import type { CompiledScenario } from '../sim/scenario/compiled.ts';
@@ -29,8 +30,49 @@ export function readJsonFile(path: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new InputError(`invalid ${what} file ${path}`, [`(file): not valid JSON: ${(e as Error).message}`]);
+    throw new InputError(`invalid ${what} file ${path}`, [`(file): not valid JSON: ${jsonErrorAt(text) ?? (e as Error).message}`]);
   }
+}
+
+const JSON_ERROR_WORDS: Partial<Record<string, string>> = {
+  InvalidSymbol: 'unexpected character',
+  InvalidNumberFormat: 'malformed number',
+  PropertyNameExpected: 'a property name (in double quotes) is expected',
+  ValueExpected: 'a value is expected',
+  ColonExpected: 'a colon is expected',
+  CommaExpected: 'a comma is expected',
+  CloseBraceExpected: 'a closing } is expected',
+  CloseBracketExpected: 'a closing ] is expected',
+  EndOfFileExpected: 'the end of the file is expected (a second value follows the first)',
+  InvalidCommentToken: 'comments are not allowed in JSON',
+  UnexpectedEndOfComment: 'unterminated comment',
+  UnexpectedEndOfString: 'unterminated string',
+  UnexpectedEndOfNumber: 'malformed number',
+  InvalidUnicode: 'malformed \\u escape',
+  InvalidEscapeCharacter: 'invalid escape character',
+  InvalidCharacter: 'invalid character in a string',
+};
+
+/** Where a text stops being JSON: `line 3, column 5: a comma is expected` (1-based), or null. */
+export function jsonErrorAt(text: string): string | null {
+  const errors: ParseError[] = [];
+  parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+  const first = errors[0];
+  if (first === undefined) {
+    if (text.trim() === '') return 'line 1, column 1: the file is empty';
+    return null;
+  }
+  const before = text.slice(0, first.offset);
+  const line = before.split('\n').length;
+  const column = first.offset - (before.lastIndexOf('\n') + 1) + 1;
+  const code = printParseErrorCode(first.error);
+  const trailing = code === 'ValueExpected' || code === 'PropertyNameExpected' ? trailingCommaBefore(text, first.offset) : false;
+  return `line ${line}, column ${column}: ${trailing ? 'a trailing comma is not allowed in JSON' : (JSON_ERROR_WORDS[code] ?? code)}`;
+}
+
+function trailingCommaBefore(text: string, offset: number): boolean {
+  const m = /,\s*$/.exec(text.slice(0, offset));
+  return m !== null && /^\s*[}\]]/.test(text.slice(offset));
 }
 
 /** Prefixes an InputError's headline with the file it came from, keeping its problem list. */

@@ -1,4 +1,5 @@
-import { CATALOG } from '../sim/scenario/catalog.ts';
+import { CATALOG, catalogEntry } from '../sim/scenario/catalog.ts';
+import { compileScenario } from '../sim/scenario/compile.ts';
 import { PRESETS } from '../sim/variants/presets.ts';
 import { SITES, SITE_NAMES } from '../sim/variants/sites.ts';
 
@@ -7,9 +8,19 @@ function aligned(rows: readonly [string, string][]): string {
   return rows.map(([n, d]) => `${n.padEnd(w)}  ${d}`).join('\n') + '\n';
 }
 
-/** `racefarm scenarios`: one line per built-in scenario: name, description. */
+/** `racefarm scenarios`: one line per built-in scenario: name, the buggy variant that shows its race, description. */
 export function scenariosText(): string {
-  return aligned(CATALOG.map((e) => [e.scenario.name, e.scenario.description ?? '']));
+  const w = Math.max(...CATALOG.map((e) => e.buggyVariant.length));
+  return aligned(CATALOG.map((e) => [e.scenario.name, `${e.buggyVariant.padEnd(w)}  ${e.scenario.description ?? ''}`]));
+}
+
+/**
+ * `racefarm scenarios NAME`: the built-in scenario as a JSON file a user can copy and edit (every
+ * default spelled out), or null when there is no such scenario.
+ */
+export function scenarioJsonText(name: string): string | null {
+  const e = catalogEntry(name);
+  return e ? JSON.stringify(compileScenario(e.scenario).source, null, 2) + '\n' : null;
 }
 
 /** `racefarm variants`: one line per preset: name, description. */

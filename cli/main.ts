@@ -53,7 +53,9 @@ function buildProgram(setCode: (code: number) => void): Command {
     )
     .option('--out <dir>', 'directory for finding files', './findings')
     .option('--json', 'print one JSON object {schedules, steps, coverage, findings, elapsedMs} on stdout', false)
+    .option('--oracles <which>', 'oracles that count as findings: observable, all, or a comma-separated list of oracle names', 'all')
     .action(async (opts: {
+      oracles: string;
       scenario: string;
       variant?: string;
       strategy: string;
@@ -84,10 +86,35 @@ function buildProgram(setCode: (code: number) => void): Command {
 
   program
     .command('scenarios')
-    .description('list the built-in scenarios')
-    .action(async () => {
-      const { scenariosText } = await import('./lists.ts');
-      process.stdout.write(scenariosText());
+    .description('list the built-in scenarios (name, the buggy variant that shows its race, description); with NAME, print that scenario as JSON')
+    .argument('[name]', 'a built-in scenario')
+    .action(async (name: string | undefined) => {
+      const { scenariosText, scenarioJsonText } = await import('./lists.ts');
+      if (name === undefined) {
+        process.stdout.write(scenariosText());
+        return;
+      }
+      const text = scenarioJsonText(name);
+      if (text === null) {
+        const { CATALOG } = await import('../sim/scenario/catalog.ts');
+        throw new UsageError(`scenarios: "${name}" is not a built-in scenario (${CATALOG.map((e) => e.scenario.name).join(', ')})`);
+      }
+      process.stdout.write(text);
+    });
+
+  program
+    .command('trace')
+    .description('run one seed with tracing on and print its trace, whether or not an oracle fires')
+    .requiredOption('--scenario <name|file>', 'a built-in scenario or a scenario JSON file (docs/scenario-format.md)')
+    .option('--variant <preset|file>', "a preset or a variant JSON file; default: the scenario's variant, else v4.13")
+    .option('--strategy <name>', 'random or pct (the schedule fuzz runs for that seed)', 'random')
+    .option('--depth <d>', 'PCT bug depth d', intParser('--depth', 1, 64), 3)
+    .requiredOption('--seed <n>', 'the seed', intParser('--seed', 0))
+    .option('--html <out.html>', 'also write a standalone HTML sequence diagram of the run')
+    .option('--json', 'print {scenario, variant, strategy, seed, steps, decisions, violations, threads, trace} on stdout', false)
+    .action(async (opts: { scenario: string; variant?: string; strategy: string; depth: number; seed: number; html?: string; json: boolean }) => {
+      const { traceCommand } = await import('./trace.ts');
+      setCode(traceCommand(opts));
     });
 
   program

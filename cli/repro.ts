@@ -5,6 +5,7 @@ import type { Finding } from '../sim/finding.ts';
 import { renderTable } from '../sim/trace/table.ts';
 import { InputError } from '../sim/scenario/errors.ts';
 import { readJsonFile } from './inputs.ts';
+import { classOfName, oracleClass } from '../sim/oracles/classes.ts';
 import { EXIT, UsageError } from './errors.ts';
 
 /**
@@ -80,6 +81,7 @@ export function reproCommand(file: string, o: ReproOptions): number {
       ? {
           reproduced: true,
           oracle: outcome.violation.oracle,
+          class: oracleClass(outcome.violation.oracle),
           message: outcome.violation.message,
           steps: outcome.run.steps,
           signatureMatches: outcome.signatureMatches,
@@ -89,6 +91,7 @@ export function reproCommand(file: string, o: ReproOptions): number {
       : {
           reproduced: false,
           oracle: f.oracle,
+          class: classOfName(f.oracle),
           message: outcome.reason,
           reason: outcome.reason,
           steps: run?.steps ?? null,
@@ -105,7 +108,7 @@ export function reproCommand(file: string, o: ReproOptions): number {
     `scenario   ${f.scenario.name}`,
     `variant    ${f.variant.name}`,
     `strategy   ${f.strategy.name}${f.strategy.name === 'pct' ? ` depth ${f.strategy.depth}` : ''}, seed ${f.seed}, ${f.decisions.length} decisions`,
-    `oracle     ${f.oracle}: ${f.message}`,
+    `oracle     ${f.oracle} (${classOfName(f.oracle) ?? 'unknown class'}): ${f.message}`,
     `simulator  ${f.simVersion}`,
     '',
   ];
@@ -114,7 +117,7 @@ export function reproCommand(file: string, o: ReproOptions): number {
   }
   if (outcome.reproduced) {
     lines.push(
-      `REPRODUCED: ${outcome.violation.oracle} at step ${outcome.violation.step} of ${outcome.run.steps}`,
+      `REPRODUCED: ${outcome.violation.oracle} (${oracleClass(outcome.violation.oracle)}) at step ${outcome.violation.step} of ${outcome.run.steps}`,
       outcome.signatureMatches
         ? `signature ${f.signature} matches`
         : `note: the replayed violation's signature differs from the recorded ${f.signature} (other steps took part)`,

@@ -3,7 +3,7 @@
  *
  * Naming follows the Prometheus conventions: every family is prefixed `racefarm_`, counters end in
  * `_total`, durations are histograms in seconds, and labels come from small, bounded sets
- * (campaign, scenario, variant, oracle, strategy, queue, state) — never a seed or a signature.
+ * (campaign, scenario, variant, oracle, class, strategy, queue, state) — never a seed or a signature.
  * The process and Node.js runtime metrics of prom-client (`process_*`, `nodejs_*`) keep their
  * standard names so that stock dashboards work.
  *
@@ -17,6 +17,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { classOfName } from '../sim/oracles/classes.ts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export type MetricsRole = 'coordinator' | 'worker';
@@ -33,7 +34,13 @@ export function metricsAddress(role: MetricsRole, flag?: string): { address: str
 }
 
 const CAMPAIGN_LABELS = ['campaign', 'scenario', 'variant', 'strategy'] as const;
-const ORACLE_LABELS = ['campaign', 'scenario', 'variant', 'oracle'] as const;
+/** `class`: the oracle's class (sim/oracles/classes.ts: observable, invariant, limit), so a panel can keep to observable races. */
+const ORACLE_LABELS = ['campaign', 'scenario', 'variant', 'oracle', 'class'] as const;
+
+/** The class label of an oracle name; `unknown` for a name from an older or newer simulator. */
+function classLabel(oracle: string): string {
+  return classOfName(oracle) ?? 'unknown';
+}
 const GAUGE_LABELS = ['campaign', 'scenario', 'variant', 'strategy'] as const;
 
 export interface CampaignLabels {
@@ -271,13 +278,13 @@ export class CoordinatorMetrics {
   fuzzRecorded(l: CampaignLabels, r: { schedules: number; byOracle: Partial<Record<string, number>>; findings: readonly { oracle: string }[] }): void {
     const base = { campaign: l.campaign, scenario: l.scenario, variant: l.variant };
     this.recordedSchedules.inc({ ...base, strategy: l.strategy }, r.schedules);
-    for (const [oracle, n] of Object.entries(r.byOracle)) if (n) this.violations.inc({ ...base, oracle }, n);
-    for (const f of r.findings) this.findings.inc({ ...base, oracle: f.oracle });
+    for (const [oracle, n] of Object.entries(r.byOracle)) if (n) this.violations.inc({ ...base, oracle, class: classLabel(oracle) }, n);
+    for (const f of r.findings) this.findings.inc({ ...base, oracle: f.oracle, class: classLabel(f.oracle) });
   }
 
   /** A signature seen for the first time by the farm. */
   newSignature(l: Omit<CampaignLabels, 'strategy'>, oracle: string): void {
-    this.uniqueSignatures.inc({ campaign: l.campaign, scenario: l.scenario, variant: l.variant, oracle });
+    this.uniqueSignatures.inc({ campaign: l.campaign, scenario: l.scenario, variant: l.variant, oracle, class: classLabel(oracle) });
   }
 
   /**

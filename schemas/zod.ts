@@ -4,9 +4,11 @@ import { LIMITS } from '../sim/scenario/limits.ts';
 import { KERNEL_OPS } from '../sim/scenario/compile.ts';
 import { SITES, SITE_NAMES, type SiteName } from '../sim/variants/sites.ts';
 import { presetNames } from '../sim/variants/presets.ts';
+import { isBooleanSite } from '../sim/variants/resolve.ts';
 import { ORACLES } from '../sim/oracles/violation.ts';
 import { STRATEGIES } from '../sim/schedule/strategy.ts';
 import { FINDING_FORMAT } from '../sim/finding.ts';
+import { ORACLE_CLASSES } from '../sim/oracles/classes.ts';
 
 /**
  * The zod schemas the JSON Schema files under schemas/ are generated from (schemas/generate.ts).
@@ -22,7 +24,9 @@ function siteShape(required: boolean) {
   const shape: Record<string, z.ZodType> = {};
   for (const s of SITE_NAMES) {
     const [c0, ...cs] = SITES[s].choices as readonly string[];
-    const e = z.enum([c0, ...cs] as [string, ...string[]]).describe(SITES[s as SiteName].doc);
+    const choice = z.enum([c0, ...cs] as [string, ...string[]]);
+    // A variant file may write a "true"/"false" site as a JSON boolean (sim/variants/resolve.ts); a finding stores the string.
+    const e = (!required && isBooleanSite(s) ? z.union([choice, z.boolean()]) : choice).describe(SITES[s as SiteName].doc);
     shape[s] = required ? e : e.optional();
   }
   return z.object(shape).strict();
@@ -57,6 +61,7 @@ export const findingFileSchema = z
     seed: z.number().int().min(0),
     decisions: z.array(z.number().int().min(0)).describe('the thread chosen at each decision point: the schedule'),
     oracle: z.enum([o0, ...os]),
+    class: z.enum(ORACLE_CLASSES).optional().describe("the oracle's class: observable, invariant or limit (docs/oracles.md); written by this version, not needed to replay"),
     message: z.string(),
     step: z.number().int().min(0),
     steps: z.number().int().min(0),

@@ -5,6 +5,7 @@ import type { StrategySpec } from './schedule/strategy.ts';
 /** How a finding's schedule was found: a per-seed strategy, or the exhaustive search (depth = its preemption bound). */
 export type FindingStrategy = StrategySpec | { readonly name: 'exhaustive'; readonly depth: number; readonly kSteps: number };
 import type { OracleName, Violation } from './oracles/violation.ts';
+import type { OracleClass } from './oracles/classes.ts';
 import { fnv1a64 } from './util/hash.ts';
 import { PRESETS } from './variants/presets.ts';
 import { SITE_NAMES } from './variants/sites.ts';
@@ -22,6 +23,11 @@ export interface Finding {
   /** Thread ids chosen at each decision point: the schedule. */
   readonly decisions: readonly number[];
   readonly oracle: OracleName;
+  /**
+   * The oracle's class (sim/oracles/classes.ts): observable, invariant or limit. Derived from the
+   * oracle and written for readers of the file; replay does not need it (files without it replay).
+   */
+  readonly class: OracleClass;
   readonly message: string;
   /** Step index at which the oracle fired. */
   readonly step: number;

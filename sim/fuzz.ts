@@ -5,6 +5,7 @@ import { makeChooser, threadCount, type StrategySpec } from './schedule/strategy
 import { FINDING_FORMAT, violationSignature, type Finding } from './finding.ts';
 import { SIM_VERSION } from './version.ts';
 import { NOT_A_RACE, type OracleName } from './oracles/violation.ts';
+import { oracleClass, type OracleSelection } from './oracles/classes.ts';
 import { CoverageObserver, featureId } from './coverage/features.ts';
 import { CoverageChooser, addToCorpus, emptyCorpus, type Corpus } from './schedule/coverage.ts';
 
@@ -26,6 +27,8 @@ export interface RunSeedsOptions {
   readonly corpus?: Corpus;
   /** Features already reached (readable form), updated in place: "new coverage" is relative to them. */
   readonly features?: Set<string>;
+  /** The oracles that count (RunOptions.oracles); default all. */
+  readonly oracles?: OracleSelection;
 }
 
 export function emptyBatch(): BatchResult {
@@ -53,7 +56,7 @@ export function runSeeds(
   const threads = threadCount(sc);
   const corpus = strategy.name === 'coverage' ? (opts.corpus ?? emptyCorpus()) : null;
   const observer = corpus !== null || opts.coverage === true ? new CoverageObserver(opts.features ?? new Set()) : null;
-  const runOpts = observer !== null ? { observer } : undefined;
+  const runOpts = observer !== null || opts.oracles !== undefined ? { observer: observer ?? undefined, oracles: opts.oracles } : undefined;
   for (let i = 0; i < count; i++) {
     const seed = seedStart + i;
     const chooser = corpus !== null ? new CoverageChooser(seed, corpus) : makeChooser(strategy, seed, threads);
@@ -83,6 +86,7 @@ export function runSeeds(
         seed,
         decisions: r.decisions,
         oracle: v.oracle,
+        class: oracleClass(v.oracle),
         message: v.message,
         step: v.step,
         steps: r.steps,

@@ -6,6 +6,7 @@ import { FINDING_FORMAT, violationSignature, type Finding } from './finding.ts';
 import { SIM_VERSION } from './version.ts';
 import { InputError } from './scenario/errors.ts';
 import type { Violation } from './oracles/violation.ts';
+import { ORACLE_CLASSES } from './oracles/classes.ts';
 
 export type ReplayOutcome =
   | { readonly reproduced: true; readonly run: RunResult; readonly violation: Violation; readonly signatureMatches: boolean }
@@ -21,6 +22,9 @@ export function checkFindingShape(f: unknown): Finding {
   if (typeof o.oracle !== 'string') problems.push('oracle: missing');
   if (!Array.isArray(o.decisions) || !o.decisions.every((d) => Number.isInteger(d) && d >= 0)) {
     problems.push('decisions: must be an array of thread ids');
+  }
+  if (o.class !== undefined && !(ORACLE_CLASSES as readonly unknown[]).includes(o.class)) {
+    problems.push(`class: must be one of ${ORACLE_CLASSES.join(', ')} (or absent), got ${JSON.stringify(o.class)}`);
   }
   if (typeof o.variant !== 'object' || o.variant === null) problems.push('variant: missing');
   if (typeof o.scenario !== 'object' || o.scenario === null) problems.push('scenario: missing');

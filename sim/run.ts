@@ -6,6 +6,7 @@ import { createThreads } from './kernel/threads.ts';
 import type { SimThread } from './thread.ts';
 import type { Violation } from './oracles/violation.ts';
 import type { TraceRow } from './trace/row.ts';
+import type { OracleSelection } from './oracles/classes.ts';
 
 export interface RunResult {
   /** Steps executed. */
@@ -39,6 +40,12 @@ export interface RunOptions {
   /** Overrides the scenario's world.maxSteps. */
   readonly maxSteps?: number;
   readonly observer?: StepObserver;
+  /**
+   * The oracles whose violations the run reports (`fuzz --oracles`); default all. An oracle left out
+   * still runs (oracles never steer a schedule) but its violation is not in the result, so it is no
+   * finding, no count and no stop for a search.
+   */
+  readonly oracles?: OracleSelection;
 }
 
 /**
@@ -120,7 +127,7 @@ export function runOnce(scenario: CompiledScenario, sites: Sites, chooser: Choos
   return {
     steps: w.step,
     decisions,
-    violations: w.oracles.violations,
+    violations: opts.oracles === undefined ? w.oracles.violations : w.oracles.violations.filter((v) => opts.oracles!.has(v.oracle)),
     threadNames: threads.map((t) => t.name),
     trace,
     pruned,

@@ -46,7 +46,7 @@ interface FuzzJson {
   schedules: number;
   steps: number;
   coverage: number;
-  findings: { oracle: string; signature: string; seed: number; file: string }[];
+  findings: { oracle: string; class: string; signature: string; seed: number; file: string }[];
   elapsedMs: number;
 }
 
@@ -140,13 +140,15 @@ describe('racefarm CLI', function () {
       const stale = two.findings.find((f) => f.oracle === 'stale-read');
       assert.ok(stale, `a stale-read finding: ${JSON.stringify(two.findings)}`);
       for (const f of two.findings) {
-        assert.deepEqual(Object.keys(f).sort(), ['file', 'oracle', 'seed', 'signature']);
+        assert.deepEqual(Object.keys(f).sort(), ['class', 'file', 'oracle', 'seed', 'signature']);
+        assert.equal(f.class, f.oracle === 'split-mapping' ? 'invariant' : f.oracle === 'step-budget' ? 'limit' : 'observable');
         assert.equal(f.file, join(tmp, 'w2', `${f.signature}.json`));
         const saved = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
         assert.equal(saved.format, 'racefarm-finding/1');
         assert.equal(saved.signature, f.signature);
         assert.equal(saved.seed, f.seed);
         assert.equal(saved.oracle, f.oracle);
+        assert.equal(saved.class, f.class);
         assert.equal((saved.variant as { name: string }).name, 'range-end-only');
       }
     });
@@ -211,11 +213,30 @@ describe('racefarm CLI', function () {
     for (const word of ['schedules', 'steps', 'elapsed', 'steps/s', 'oracle', 'signature', 'seed', 'file']) {
       assert.ok(r.stdout.includes(word), `summary shows ${word}:\n${r.stdout}`);
     }
-    assert.match(r.stdout, /stale-read +[0-9a-f]{16} +\d+ +\S+\.json/);
-    const file = /\S+\.json/.exec(r.stdout.split('\n').find((l) => l.startsWith('stale-read'))!)![0];
+    assert.match(r.stdout, /observable +stale-read +[0-9a-f]{16} +\d+ +\d+ → \d+ +\d+ → \d+ +\S+\.json/);
+    const file = /\S+\.json/.exec(r.stdout.split('\n').find((l) => /^observable +stale-read/.test(l))!)![0];
     const saved = JSON.parse(readFileSync(file, 'utf8')) as { strategy: { name: string; depth: number; kSteps: number } };
     const sc = compileScenario(CATALOG[0].scenario);
     assert.deepEqual(saved.strategy, { name: 'pct', depth: 3, kSteps: estimateSteps(sc, PRESETS.get('range-end-only')!.sites) });
+  });
+
+  it('fuzz lists observable findings first; --oracles observable drops an invariant-only finding', async () => {
+    const [text, all, obs] = await Promise.all([
+      racefarm('fuzz', '--scenario', 'writeback-device-write', '--variant', 'no-mkclean-invalidate', '--seeds', '2000', '--workers', '1', '--out', join(tmp, 'cls')),
+      racefarm('fuzz', '--scenario', 'mprotect-device-write', '--variant', 'no-mprotect-invalidate', '--seeds', '500', '--workers', '1', '--json', '--out', join(tmp, 'cls-all')),
+      racefarm('fuzz', '--scenario', 'mprotect-device-write', '--variant', 'no-mprotect-invalidate', '--seeds', '500', '--workers', '1', '--json', '--out', join(tmp, 'cls-obs'), '--oracles', 'observable'),
+    ]);
+    assert.equal(text.code, 0, text.stderr);
+    const rows = text.stdout.split('\n').filter((l) => /^(observable|invariant|limit) +\S+ +[0-9a-f]{16} /.test(l)).map((l) => l.split(/ +/)[0]);
+    assert.ok(rows.includes('observable') && rows.includes('invariant'), `both classes found:\n${text.stdout}`);
+    const rank = ['observable', 'invariant', 'limit'];
+    assert.deepEqual(rows, [...rows].sort((a, b) => rank.indexOf(a) - rank.indexOf(b)), `observable rows first:\n${text.stdout}`);
+    assert.match(text.stdout, /replay one with: .* repro \S+\.json/);
+    const a = parseJson<FuzzJson>(all);
+    assert.deepEqual(a.findings.map((f) => [f.oracle, f.class]), [['split-mapping', 'invariant']]);
+    const o = parseJson<FuzzJson>(obs);
+    assert.equal(o.schedules, a.schedules);
+    assert.deepEqual(o.findings, []);
   });
 
   it('a campaign is the same whatever its chunking and order of merge', async () => {
@@ -269,6 +290,7 @@ describe('racefarm CLI', function () {
       ['an unknown strategy', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'magic'), [/--strategy/, /random, pct/]],
       ['a negative preemption bound', () => fuzz('--scenario', 'cow-two-pages', '--strategy', 'exhaustive', '--preemptions', '-1'), [/--preemptions/]],
       ['an unknown option', () => fuzz('--scenario', 'cow-two-pages', '--turbo'), [/--turbo/]],
+      ['--oracles with a name that is not an oracle', () => fuzz('--scenario', 'cow-two-pages', '--oracles', 'stale-read,stale-reed'), [/--oracles/, /"stale-reed" is not an oracle/, /split-mapping/]],
       ['an unknown command', () => racefarm('frobnicate'), [/frobnicate/]],
       ['repro of a missing file', () => racefarm('repro', join(tmp, 'missing.json')), [/missing\.json/]],
       ['repro of a file that is not a finding', () => racefarm('repro', files.notFinding), [/format/, /decisions/]],

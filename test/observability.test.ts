@@ -258,9 +258,22 @@ describe('observability: metrics registry and server', function () {
         if (type === 'counter') assert.match(name, /_total$/, name);
         else assert.doesNotMatch(name, /_total$/, name);
         if (type === 'histogram') assert.match(name, /_seconds$/, name);
-        for (const l of labelNames) assert.ok(['campaign', 'scenario', 'variant', 'oracle', 'strategy', 'queue', 'state'].includes(l), `${name}: label ${l}`);
+        for (const l of labelNames) assert.ok(['campaign', 'scenario', 'variant', 'oracle', 'class', 'strategy', 'queue', 'state'].includes(l), `${name}: label ${l}`);
       }
     }
+  });
+
+  it('violations, findings and new signatures carry the oracle class label (observable, invariant, limit)', async () => {
+    const c = new CoordinatorMetrics({ defaultMetrics: false });
+    const l = { campaign: 'c', scenario: 's', variant: 'v', strategy: 'random' };
+    c.fuzzRecorded(l, { schedules: 5, byOracle: { 'stale-read': 2, 'split-mapping': 3, 'step-budget': 1 }, findings: [{ oracle: 'split-mapping' }] });
+    c.newSignature(l, 'stale-read');
+    const text = await c.registry.metrics();
+    assert.match(text, /racefarm_violations_total\{[^}]*oracle="stale-read",class="observable"\} 2/);
+    assert.match(text, /racefarm_violations_total\{[^}]*oracle="split-mapping",class="invariant"\} 3/);
+    assert.match(text, /racefarm_violations_total\{[^}]*oracle="step-budget",class="limit"\} 1/);
+    assert.match(text, /racefarm_findings_total\{[^}]*oracle="split-mapping",class="invariant"\} 1/);
+    assert.match(text, /racefarm_unique_signatures_total\{[^}]*oracle="stale-read",class="observable"\} 1/);
   });
 
   it('serves /metrics, /healthz, 404 elsewhere; close() frees the port; a taken default port falls back', async function () {

@@ -1,5 +1,5 @@
 import { scenarioSchema, type ScenarioParsed } from './schema.ts';
-import { InputError, formatPath } from './errors.ts';
+import { InputError, describeIssues } from './errors.ts';
 import { LIMITS } from './limits.ts';
 import type { CompiledScenario, Op, PageSpec, Placement, ScenarioJson, ThreadSpec } from './compiled.ts';
 
@@ -17,10 +17,7 @@ const INT32_MAX = 2147483647;
 export function compileScenario(input: unknown): CompiledScenario {
   const parsed = scenarioSchema.safeParse(input);
   if (!parsed.success) {
-    throw new InputError(
-      'invalid scenario',
-      parsed.error.issues.map((i) => `${formatPath(i.path)}: ${i.message}`),
-    );
+    throw new InputError('invalid scenario', describeIssues(parsed.error.issues, input, scenarioSchema));
   }
   const s = parsed.data;
   const problems: string[] = [];
@@ -62,6 +59,12 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
   s.devices.forEach((d, i) => {
     if (deviceIndex.has(d.name)) problems.push(`devices[${i}].name: duplicate device "${d.name}"`);
     deviceIndex.set(d.name, i);
+    if (!d.ats) {
+      // Accepting it would mean modelling it wrongly: the device model resolves every miss with a PRI page request.
+      problems.push(
+        `devices[${i}].ats: a device without ATS is not modelled: amd_iommu_v2 binds only ATS devices (pdev_iommuv2_enable → pci_enable_ats fails otherwise), and without ATS a device sends no PRI page requests (PRI is an ATS extension), so its faults are unrecoverable DMA errors racefarm does not simulate`,
+      );
+    }
   });
   if (s.devices.length > 0 && world.iommu === 'none') problems.push('devices: devices need an IOMMU (world.iommu is "none")');
 

@@ -9,6 +9,7 @@ import { NOT_A_RACE, type Violation } from '../oracles/violation.ts';
 import { FINDING_FORMAT, violationSignature, type Finding } from '../finding.ts';
 import type { Variant } from '../variants/presets.ts';
 import { SIM_VERSION } from '../version.ts';
+import { oracleClass } from '../oracles/classes.ts';
 
 export interface ExhaustiveOptions {
   /** Preemption bound K: switching away from a thread that could go on counts one. */
@@ -240,6 +241,7 @@ export function exhaustiveFindings(sc: CompiledScenario, variant: Variant, r: Ex
       seed: r.schedules - 1,
       decisions: found.decisions,
       oracle: v.oracle,
+      class: oracleClass(v.oracle),
       message: v.message,
       step: v.step,
       steps: found.steps,

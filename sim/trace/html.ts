@@ -1,3 +1,4 @@
+import { oracleClass } from '../oracles/classes.ts';
 import type { RunResult } from '../run.ts';
 import { runOnce } from '../run.ts';
 import type { Finding } from '../finding.ts';
@@ -178,6 +179,7 @@ export function renderHtml(run: RunResult, finding: Finding | null, opts: HtmlOp
       ['scenario', finding.scenario.name],
       ['variant', finding.variant.name],
       ['oracle', finding.oracle],
+      ['class', oracleClass(finding.oracle)],
       ['signature', finding.signature],
       ['participants', finding.participants.join(' · ')],
       ['strategy / seed', `${finding.strategy.name} / ${finding.seed}`],
@@ -189,7 +191,7 @@ export function renderHtml(run: RunResult, finding: Finding | null, opts: HtmlOp
   for (const v of violations) {
     const where = v.thread >= 0 ? `step ${v.step} (${names[v.thread]}: ${v.label})` : `end of run (${v.step} steps)`;
     const link = v.thread >= 0 && v === main ? ` — <a href="#violation">go to step ${v.step}</a>` : '';
-    out.push(`<div class="verdict"><strong>${escapeHtml(v.oracle)}</strong> at ${escapeHtml(where)}${link}<br>${escapeHtml(v.message)}</div>`);
+    out.push(`<div class="verdict" data-class="${oracleClass(v.oracle)}"><strong>${escapeHtml(v.oracle)}</strong> <span class="cls">(${oracleClass(v.oracle)})</span> at ${escapeHtml(where)}${link}<br>${escapeHtml(v.message)}</div>`);
   }
   if (violations.length === 0) out.push('<div class="verdict">No violation in this run.</div>');
   out.push('</header><main><div class="diagram">');

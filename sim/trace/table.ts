@@ -1,3 +1,4 @@
+import { oracleClass } from '../oracles/classes.ts';
 import type { TraceRow } from './row.ts';
 import type { Violation } from '../oracles/violation.ts';
 
@@ -30,9 +31,10 @@ export interface TableOptions {
 }
 
 /**
- * The trace as a table in the style of Documentation/mm/mmu_notifier.rst (Documentation/vm/ in older kernels): one column per thread,
- * one row per step, each cell the kernel function and what it changed. The violating steps are
- * marked with `>>` and each oracle's explanation follows the table.
+ * The trace as a table in the style of Documentation/mm/mmu_notifier.rst (Documentation/vm/ in
+ * older kernels): one column per thread, one row per step, each cell the kernel function and what
+ * it changed. The violating steps are marked with `>>` and each oracle's explanation follows the
+ * table.
  */
 export function renderTable(
   rows: readonly TraceRow[],
@@ -68,7 +70,7 @@ export function renderTable(
   lines.push(sep);
   for (const v of violations) {
     const where = v.thread >= 0 ? `step ${v.step} (${threadNames[v.thread]}: ${v.label})` : `end of run (${v.step} steps)`;
-    lines.push(`>> ${v.oracle} at ${where}`);
+    lines.push(`>> ${v.oracle} (${oracleClass(v.oracle)}) at ${where}`);
     for (const l of wrap(v.message, 100)) lines.push(`   ${l}`);
   }
   return lines.join('\n');

@@ -25,11 +25,15 @@ export function parseVariantJson(input: unknown, fallbackName: string): Variant 
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
     problems.push('sites: must be an object of site → choice');
   } else {
-    for (const [k, v] of Object.entries(overrides as Record<string, unknown>)) {
+    for (const [k, raw] of Object.entries(overrides as Record<string, unknown>)) {
+      // A site whose choices are "true"/"false" takes a JSON boolean as well as the string.
+      const v = typeof raw === 'boolean' && isSiteName(k) && isBooleanSite(k) ? String(raw) : raw;
       if (!isSiteName(k)) {
         problems.push(`sites.${k}: unknown site (sites: ${SITE_NAMES.join(', ')})`);
       } else if (!isChoiceOf(k, v)) {
-        problems.push(`sites.${k}: ${JSON.stringify(v)} is not allowed (choices: ${SITES[k].choices.join(', ')})`);
+        problems.push(
+          `sites.${k}: ${JSON.stringify(v)} is not allowed (choices: ${SITES[k].choices.join(', ')}${isBooleanSite(k) ? ', or a JSON boolean' : ''})`,
+        );
       } else {
         sites[k] = v;
       }
@@ -49,6 +53,12 @@ export function parseVariantJson(input: unknown, fallbackName: string): Variant 
         : `${base!.name} with ${changed.map((k) => `${k}=${sites[k]}`).join(', ') || 'no changes'}`,
     sites: sites as unknown as Sites,
   };
+}
+
+/** A site whose two choices are "true" and "false". */
+export function isBooleanSite(site: SiteName): boolean {
+  const c = SITES[site].choices as readonly string[];
+  return c.length === 2 && c.includes('true') && c.includes('false');
 }
 
 export function resolvePreset(name: string): Variant {

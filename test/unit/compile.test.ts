@@ -277,9 +277,15 @@ describe('scenario/compile: validation', () => {
       rejects(s, 'threads', /.+/);
     });
 
-    it('placements get per-kind indices in thread order', () => {
+    it('a device without ATS is refused, not modelled as one that sends PRI page requests', () => {
       const s = base();
       s.devices.push({ name: 'dev1', ats: false });
+      rejects(s, 'devices[1].ats', 'no PRI page requests');
+    });
+
+    it('placements get per-kind indices in thread order', () => {
+      const s = base();
+      s.devices.push({ name: 'dev1', ats: true });
       s.threads = [
         { name: 'a', on: 'cpu', ops: [] },
         { name: 'b', on: 'device:dev1', ops: [] },

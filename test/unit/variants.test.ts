@@ -47,6 +47,19 @@ describe('variants/resolve: parseVariantJson', () => {
     assert.equal(v.description, 'my variant');
   });
 
+  it('a true/false site takes a JSON boolean as well as the string', () => {
+    const b = parseVariantJson({ base: 'v6.6', sites: { 'iommu.notifyOnUpgrade': false, 'kvm.retryCheck': false } }, 'f');
+    assert.equal(b.sites['iommu.notifyOnUpgrade'], 'false');
+    assert.equal(b.sites['kvm.retryCheck'], 'false');
+    const s = parseVariantJson({ base: 'v6.6', sites: { 'iommu.notifyOnUpgrade': 'false' } }, 'f');
+    assert.deepEqual(s.sites, parseVariantJson({ base: 'v6.6', sites: { 'iommu.notifyOnUpgrade': false, 'kvm.retryCheck': 'true' } }, 'f').sites);
+  });
+
+  it('a JSON boolean for a site whose choices are not true/false is refused, naming the site', () => {
+    const p = onlyProblem({ sites: { 'unmap.notify': true } });
+    assert.ok(p.startsWith('sites.unmap.notify: true is not allowed'), p);
+  });
+
   it('unknown site: the message lists every site', () => {
     const p = onlyProblem({ sites: { 'cow.bogus': 'x' } });
     assert.ok(p.startsWith('sites.cow.bogus: unknown site'), p);
@@ -57,11 +70,6 @@ describe('variants/resolve: parseVariantJson', () => {
     const p = onlyProblem({ sites: { 'unmap.notify': 'sometimes' } });
     assert.ok(p.startsWith('sites.unmap.notify: "sometimes" is not allowed'), p);
     assert.ok(p.includes(`choices: ${SITES['unmap.notify'].choices.join(', ')}`), p);
-  });
-
-  it('a boolean is not a choice (choices are strings, even "true"/"false")', () => {
-    const p = onlyProblem({ sites: { 'kvm.retryCheck': false } });
-    assert.ok(p.startsWith('sites.kvm.retryCheck: false is not allowed'), p);
   });
 
   it('unknown key', () => {
