@@ -36,8 +36,14 @@ export function* mprotect(w: World, t: SimThread, p: number, prot: 'r' | 'rw'): 
   if (w.pt.kind[p] === PteKind.Present && w.pt.frame[p] !== w.zeroFrame) {
     if (prot === 'r') {
       w.pt.write[p] = 0;
-    } else if (w.pt.write[p] === 0 && writeUpgrade(w, p)) {
-      w.pt.write[p] = 1; // pte_mkwrite(): the next write does not fault
+    } else if (w.pt.write[p] === 0) {
+      const why = writeUpgrade(w, p);
+      if (why !== '') {
+        // pte_mkwrite(): the next write does not fault. The label names the rule that allowed it
+        // (a soft-dirty-missed finding names the step that made the PTE writable).
+        t.label = `change_pte_range: ptep_modify_prot_start/commit + pte_mkwrite (${why})`;
+        w.pt.write[p] = 1;
+      }
     }
     w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
@@ -83,19 +89,22 @@ export function* mprotect(w: World, t: SimThread, p: number, prot: 'r' | 'rw'): 
  * model's do_wp_page() would reuse it in place (not the zero page, not KSM, mapped once) — the
  * invariant the flag stands for ("our write-fault handler similarly would map them writable").
  */
-function writeUpgrade(w: World, p: number): boolean {
+function writeUpgrade(w: World, p: number): string {
   const pt = w.pt;
   const f = pt.frame[p];
-  if (w.sites['mprotect.writeUpgrade'] === 'dirty-accountable') {
-    return w.isFile[p] === 1 && pt.dirty[p] === 1 && (pt.softDirty[p] === 1 || w.vmaSoftDirty[p] === 0);
+  const mode = w.sites['mprotect.writeUpgrade'];
+  if (mode === 'dirty-accountable') {
+    const ok = w.isFile[p] === 1 && pt.dirty[p] === 1 && (pt.softDirty[p] === 1 || w.vmaSoftDirty[p] === 0);
+    return ok ? 'dirty_accountable && pte_dirty' : '';
   }
   const exclusiveAnon = w.isFile[p] === 0 && f !== w.zeroFrame && w.frames.ksm[f] === 0 && w.frames.mapcount[f] === 1;
-  if (w.sites['mprotect.writeUpgrade'] === 'exclusive-anon-inverted') {
-    if (pt.dirty[p] === 0) return false;
-    if (w.vmaSoftDirty[p] === 1 && pt.softDirty[p] === 0) return false; // the inverted test
-    return w.isFile[p] === 1 || exclusiveAnon;
+  if (mode === 'exclusive-anon-inverted') {
+    if (pt.dirty[p] === 0) return '';
+    if (w.vmaSoftDirty[p] === 1 && pt.softDirty[p] === 0) return ''; // the inverted test
+    return w.isFile[p] === 1 ? 'can_change_pte_writable v5.19: shared, pte_dirty' : exclusiveAnon ? 'can_change_pte_writable v5.19: PageAnonExclusive' : '';
   }
   // vma_soft_dirty_enabled(vma) && !pte_soft_dirty(pte): tracking needs this write fault.
-  if (w.vmaSoftDirty[p] === 0 && pt.softDirty[p] === 0) return false;
-  return w.isFile[p] === 1 ? pt.dirty[p] === 1 : exclusiveAnon;
+  if (w.vmaSoftDirty[p] === 0 && pt.softDirty[p] === 0) return '';
+  if (w.isFile[p] === 1) return pt.dirty[p] === 1 ? 'can_change_pte_writable: shared, pte_dirty' : '';
+  return exclusiveAnon ? 'can_change_pte_writable: PageAnonExclusive' : '';
 }
