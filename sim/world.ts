@@ -70,6 +70,8 @@ export class World {
   private unmappedBy: Map<number, string> | null = null;
   /** Label of the step that last write-protected each page's PTE while it kept its frame. */
   readonly wrprotectedBy: string[];
+  /** Label of the step that last made each page's PTE writable (mapped it writable, or upgraded it). */
+  readonly writeEnabledBy: string[];
 
   constructor(scenario: CompiledScenario, sites: Sites, tracing: boolean) {
     this.scenario = scenario;
@@ -115,6 +117,7 @@ export class World {
     this.seenGen = new Int32Array(pages);
     this.seenWrite = new Uint8Array(pages);
     this.wrprotectedBy = new Array<string>(pages).fill('');
+    this.writeEnabledBy = new Array<string>(pages).fill('initial');
     this.oracles = new Oracles(this);
 
     this.zeroFrame = this.frames.alloc(-1);
@@ -169,6 +172,7 @@ export class World {
     } else if (sf >= 0 && this.seenWrite[p] === 1 && wr === 0) {
       this.wrprotectedBy[p] = label;
     }
+    if (wr === 1 && (sf !== f || this.seenGen[p] !== g || this.seenWrite[p] === 0)) this.writeEnabledBy[p] = label;
     this.seenFrame[p] = f;
     this.seenGen[p] = g;
     this.seenWrite[p] = wr;

@@ -23,6 +23,8 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
   'mprotect-device-write': { steps: 9, threads: 2 }, // 11 → 9
   'migrate-device-write': { steps: 14, threads: 2 }, // 16 → 14
   'ksm-device-write': { steps: 29, threads: 2 }, // → 29: ksmd's merge is longer since 0.4.0 (mmap_sem per try_to_merge_with_ksm_page, set_page_stable_node, stable_tree_insert)
+  'mprotect-soft-dirty-file': { steps: 45, threads: 2 }, // 45 → 45: every op is the race (write, clear_refs, mprotect ×2, write, pagemap)
+  'mprotect-soft-dirty-anon': { steps: 30, threads: 2 }, // 34 → 30
 };
 
 const SEARCH_SEEDS = 20000;

@@ -19,6 +19,8 @@ export class Oracles {
   readonly exempt: Int32Array;
   /** A write to the page completed while no clear-refs was in flight, since the last one started. */
   readonly writtenSinceClear: Uint8Array;
+  /** For soft-dirty-missed: how the first write since the last clear_refs reached the page. */
+  private readonly missedVia: string[];
   clearRefsInFlight = 0;
   /** Where the last write of each (page, cell) went: the frame, its generation, and through what. */
   private readonly writeFrame: Int32Array;
@@ -34,6 +36,7 @@ export class Oracles {
     this.known = new Uint8Array(w.pageCount * this.cells);
     this.exempt = new Int32Array(w.pageCount);
     this.writtenSinceClear = new Uint8Array(w.pageCount);
+    this.missedVia = new Array<string>(w.pageCount).fill('');
     this.writeFrame = new Int32Array(w.pageCount * this.cells).fill(-1);
     this.writeGen = new Int32Array(w.pageCount * this.cells);
     this.writeVia = new Array<string>(w.pageCount * this.cells).fill('pte');
@@ -121,7 +124,12 @@ export class Oracles {
     this.writeFrame[i] = frame;
     this.writeGen[i] = cache !== null ? cache.gen[p] : this.w.frames.gen[frame];
     this.writeVia[i] = cache !== null ? cache.kind : 'pte';
-    if (this.clearRefsInFlight === 0) this.writtenSinceClear[p] = 1;
+    if (this.clearRefsInFlight === 0 && this.writtenSinceClear[p] === 0) {
+      this.writtenSinceClear[p] = 1;
+      // What let the first write after clear_refs through: a cached translation, or the step that
+      // made the PTE writable (soft-dirty-missed names it, so its signature names the race).
+      this.missedVia[p] = cache !== null ? cache.kind : `pte made writable by ${this.w.writeEnabledBy[p]}`;
+    }
   }
 
   beginExempt(p: number): void {
@@ -151,7 +159,8 @@ export class Oracles {
     this.report(
       'soft-dirty-missed',
       p,
-      `pagemap reports ${this.w.pageName(p)} clean, but it was written after the last clear_refs returned (last change: ${this.w.lastChange[p]})`,
+      `pagemap reports ${this.w.pageName(p)} clean, but it was written after the last clear_refs returned (first write via ${this.missedVia[p]}; last change: ${this.w.lastChange[p]})`,
+      [this.w.current?.label ?? 'end of run', this.missedVia[p]],
     );
   }
 

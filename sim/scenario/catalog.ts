@@ -8,6 +8,8 @@ export interface CatalogEntry {
   readonly expect: readonly string[];
   /** Presets that must find nothing; v4.13 and v4.15 unless the race is about a later kernel. */
   readonly correct: readonly string[];
+  /** Presets that really had this bug (so they are not among `correct`), with the fix cited in the comment. */
+  readonly realBugIn?: readonly string[];
 }
 
 const CORRECT = ['v4.13', 'v4.15'] as const;
@@ -20,6 +22,57 @@ type WorldInput = NonNullable<ScenarioInput['world']>;
 function world(o: Partial<Pick<WorldInput, 'iommu' | 'kvm'>> = {}): WorldInput {
   return { frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8, ...o };
 }
+
+/**
+ * mprotect() soft-dirty scenarios (mm/mprotect.c change_pte_range, ★ mprotect.writeUpgrade): after
+ * clear_refs write-protected a dirty PTE and cleared its soft-dirty bit, mprotect(PROT_READ) then
+ * mprotect(PROT_READ|PROT_WRITE) must not make the PTE writable while soft-dirty tracking still
+ * needs the write fault; the write after it must show in pagemap.
+ */
+const MPROTECT_SOFT_DIRTY: readonly CatalogEntry[] = [
+  {
+    // A shared file page. v4.10–v4.15 upgrade a dirty PTE of a dirty-accountable mapping when
+    // `pte_soft_dirty || !(vm_flags & VM_SOFTDIRTY)` — inverted: right after clear_refs the PTE
+    // becomes writable and the next write takes no fault. A real bug (Peter Xu reproduced it on old
+    // kernels with an xfs file when fixing can_change_pte_writable() in 76aefad628aa, v6.0).
+    scenario: {
+      name: 'mprotect-soft-dirty-file',
+      description: 'clear_refs, mprotect(r), mprotect(rw) of a dirty shared file page: the next write must be soft-dirty',
+      variant: 'v6.6',
+      world: world({ iommu: 'none' }),
+      pages: { A: { cells: [...cell0], file: true } },
+      devices: [],
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1], ['write', 'A', 0, 2]] },
+        { name: 'k0', on: 'kernel', ops: [['clear-refs'], ['mprotect', 'A', 'r'], ['mprotect', 'A', 'rw'], ['pagemap', 'A']] },
+      ],
+    },
+    buggyVariant: 'v4.15',
+    expect: ['soft-dirty-missed'],
+    correct: ['v6.6'],
+    realBugIn: ['v4.10', 'v4.11', 'v4.13', 'v4.15'],
+  },
+  {
+    // An exclusive anonymous page. v4.x never upgrades a private mapping's PTE (vm_page_prot is
+    // PAGE_COPY); v6.6 does for a PageAnonExclusive page (64fe24a3e05e) but not while soft-dirty
+    // tracking needs the fault. 64fe24a3e05e as merged in v5.19 had the test inverted.
+    scenario: {
+      name: 'mprotect-soft-dirty-anon',
+      description: 'clear_refs, mprotect(r), mprotect(rw) of an exclusive anonymous page: the direct writable upgrade must respect soft-dirty',
+      variant: 'v6.6',
+      world: world({ iommu: 'none' }),
+      pages: { A: { cells: [...cell0] } },
+      devices: [],
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1], ['write', 'A', 0, 2]] },
+        { name: 'k0', on: 'kernel', ops: [['clear-refs'], ['mprotect', 'A', 'r'], ['mprotect', 'A', 'rw'], ['pagemap', 'A']] },
+      ],
+    },
+    buggyVariant: 'mprotect-softdirty-v5.19',
+    expect: ['soft-dirty-missed'],
+    correct: ['v4.13', 'v4.15', 'v6.6'],
+  },
+];
 
 /**
  * The built-in scenarios. Each is a small program whose race the buggy variant exposes; the
@@ -254,6 +307,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     expect: ['lost-write', 'stale-read', 'split-mapping'],
     correct: CORRECT,
   },
+  ...MPROTECT_SOFT_DIRTY,
 ];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {

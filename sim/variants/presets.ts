@@ -24,11 +24,20 @@ const V4_13: Sites = {
   'ksm.writeProtect': 'notify-under-ptl', // write_protect_page: ptep_clear_flush_notify()
   'ksm.replace': 'notify-under-ptl', // replace_page: ptep_clear_flush_notify() + set_pte_at_notify()
   'mprotect.notify': 'range-end', // change_pmd_range: mmu_notifier_invalidate_range_start/end
+  'mprotect.writeUpgrade': 'dirty-accountable', // change_pte_range: dirty_accountable && pte_dirty && (pte_soft_dirty || !VM_SOFTDIRTY) — the real soft-dirty bug (same in 4.10, 4.11, 4.15)
   'kvm.retryCheck': 'true', // tdp_page_fault / __direct_map: mmu_notifier_retry()
   'kvm.seqIncrement': 'locked', // kvm_mmu_notifier_invalidate_range_end: seq++ under mmu_lock
   'iommu.notifyOnUpgrade': 'false', // wp_page_reuse: ptep_set_access_flags(), no notifier in v4.x
   'iommu.setsDirty': 'false',
   'intelSvm.deferredInvalidation': 'false',
+};
+
+/** v6.6 (mm/mmu_notifier.c, mm/mprotect.c, arch/arm64/mm/fault.c of v6.6). */
+const V6_6: Sites = {
+  ...V4_13,
+  'cow.rangeEnd': 'only-end', // __mmu_notifier_invalidate_range_end() lost the ->invalidate_range call
+  'iommu.notifyOnUpgrade': 'true', // arm64 __ptep_set_access_flags() → flush_tlb_page() → secondary flush
+  'mprotect.writeUpgrade': 'can-change-pte-writable', // change_pte_range → can_change_pte_writable() (64fe24a3e05e v5.19, fixed by 76aefad628aa v6.0)
 };
 
 const PRESET_LIST: readonly Variant[] = [
@@ -76,11 +85,7 @@ const PRESET_LIST: readonly Variant[] = [
     name: 'v6.6',
     description:
       'invalidate_range renamed arch_invalidate_secondary_tlbs and called from the CPU TLB flush (so under the PT lock wherever ptep_clear_flush is); range_end no longer calls it; read-only → writable upgrades flush too (arm64)',
-    sites: {
-      ...V4_13,
-      'cow.rangeEnd': 'only-end', // __mmu_notifier_invalidate_range_end() lost the ->invalidate_range call
-      'iommu.notifyOnUpgrade': 'true', // arm64 __ptep_set_access_flags() → flush_tlb_page() → secondary flush
-    },
+    sites: V6_6,
   },
   {
     name: 'range-end-only',
@@ -129,6 +134,12 @@ const PRESET_LIST: readonly Variant[] = [
     name: 'intel-svm-deferred',
     description: 'hypothetical: v4.13 but intel-svm postpones PASID/dev-IOTLB flushes while no device access is in flight',
     sites: { ...V4_13, 'intelSvm.deferredInvalidation': 'true' },
+  },
+  {
+    name: 'mprotect-softdirty-v5.19',
+    description:
+      'v6.6 with can_change_pte_writable() as 64fe24a3e05e merged it in v5.19: the inverted soft-dirty test upgrades an exclusive anonymous page after clear_refs (fixed by 76aefad628aa, v6.0)',
+    sites: { ...V6_6, 'mprotect.writeUpgrade': 'exclusive-anon-inverted' },
   },
   {
     name: 'kvm-no-retry',

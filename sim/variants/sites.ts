@@ -48,6 +48,10 @@ export const SITES = {
     choices: ['range-end', 'none'],
     doc: 'change_protection (mm/mprotect.c): range_end flushes secondary TLBs, or nothing does',
   },
+  'mprotect.writeUpgrade': {
+    choices: ['can-change-pte-writable', 'dirty-accountable', 'exclusive-anon-inverted'],
+    doc: 'change_pte_range (mm/mprotect.c) on mprotect(PROT_WRITE): can_change_pte_writable() upgrades a dirty shared-file PTE or an exclusive anonymous page unless soft-dirty tracking needs the fault (v6.6: 64fe24a3e05e + the 76aefad628aa fix) · only a dirty shared-file PTE, with the inverted test pte_soft_dirty || !(vm_flags & VM_SOFTDIRTY) that loses soft-dirty after clear_refs (v4.x) · can_change_pte_writable() as 64fe24a3e05e merged it (v5.19): dirty PTEs of exclusive anonymous or shared-file pages, same inverted soft-dirty test',
+  },
   'kvm.retryCheck': {
     choices: ['true', 'false'],
     doc: 'mmu_notifier_retry() in the KVM fault path (virt/kvm, arch/x86/kvm/mmu.c)',
