@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runProcess, type Ran } from './helpers/run.ts';
 import { CATALOG } from '../sim/scenario/catalog.ts';
 import { PRESETS } from '../sim/variants/presets.ts';
 import { SITE_NAMES, SITES } from '../sim/variants/sites.ts';
@@ -21,22 +21,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = join(ROOT, 'cli', 'main.ts');
 const BIN = join(ROOT, 'bin', 'racefarm.mjs');
 
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 function runNode(args: readonly string[], cwd: string = ROOT): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    p.on('error', reject);
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return runProcess(process.execPath, args, cwd);
 }
 
 /** `npm run -s racefarm -- ARGS`, without npm in between. */
