@@ -19,6 +19,9 @@ import {
   type OracleClass,
   type OracleSelection,
 } from '../sim/oracles/classes.ts';
+import { Eta } from './eta.ts';
+import { commandPrefix } from './invocation.ts';
+import type { ShrinkStats } from '../sim/shrink/shrink.ts';
 
 /** `--oracles`: parsed, or a usage error (exit 2) naming the entry that is not an oracle. */
 export function oraclesOption(text: string | undefined): OracleSelection {
@@ -30,9 +33,6 @@ export function oraclesOption(text: string | undefined): OracleSelection {
     throw e;
   }
 }
-import { Eta } from './eta.ts';
-import { commandPrefix } from './invocation.ts';
-import type { ShrinkStats } from '../sim/shrink/shrink.ts';
 
 export interface FuzzOptions {
   readonly scenario: string;
