@@ -49,7 +49,9 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
     const wasWrite = w.pt.write[p] === 1;
     w.flushCpuTlbs(single(p));
     if (wasDirty) frames.dirty[old] = 1;
-    w.pt.setMigration(p, old, wasWrite, w.pt.softDirty[p] === 1);
+    // ★ migrate.restoreDirty: v6.1+ keeps the dirty bit in the entry (make_migration_entry_dirty).
+    const entryDirty = wasDirty && w.sites['migrate.restoreDirty'] === 'entry-dirty';
+    w.pt.setMigration(p, old, wasWrite, entryDirty, w.pt.softDirty[p] === 1);
     frames.mapcount[old]--;
     frames.put(old);
     unmapped = true;
@@ -102,7 +104,12 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
     const write = w.pt.write[p] === 1 && w.vmaWrite[p] === 1;
     frames.mapcount[target]++;
     if (target === old) frames.refcount[old]++;
-    w.pt.setPresent(p, target, write, write && frames.dirty[target] === 1, w.pt.softDirty[p] === 1);
+    // ★ migrate.restoreDirty. v4.10–v4.15: pte_mkold(mk_pte()) + maybe_mkwrite: a clean PTE, soft-dirty
+    // only if the entry had it. v6.1+ (2e3468778dbe): folio_test_dirty && is_migration_entry_dirty →
+    // pte_mkdirty, which on x86 sets _PAGE_SOFT_DIRTY too ("this may contain setting soft-dirty on
+    // some archs").
+    const dirty = w.pt.dirty[p] === 1 && frames.dirty[target] === 1;
+    w.pt.setPresent(p, target, write, dirty, w.pt.softDirty[p] === 1 || dirty);
     w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)} → ${w.pteText(p)}`);
   } else if (ok) {

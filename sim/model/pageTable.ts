@@ -49,11 +49,12 @@ export class PageTable {
     this.softDirty[p] = softDirty ? 1 : 0;
   }
 
-  setMigration(p: number, frame: number, write: boolean, softDirty: boolean): void {
+  /** `dirty`: the entry remembers the PTE's dirty bit (make_migration_entry_dirty, v6.1+); else 0. */
+  setMigration(p: number, frame: number, write: boolean, dirty: boolean, softDirty: boolean): void {
     this.kind[p] = PteKind.Migration;
     this.frame[p] = frame;
     this.write[p] = write ? 1 : 0; // make_migration_entry(page, pte_write(pteval))
-    this.dirty[p] = 0;
+    this.dirty[p] = dirty ? 1 : 0;
     this.young[p] = 0;
     this.softDirty[p] = softDirty ? 1 : 0;
   }

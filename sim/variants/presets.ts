@@ -21,6 +21,7 @@ const V4_13: Sites = {
   'clearRefs.invalidate': 'range-end', // clear_refs_write: range_start(0,-1) … range_end(0,-1)
   'mkclean.notify': 'under-ptl', // page_mkclean_one: invalidate_range under the PT lock (369ea8242c0f)
   'migrate.flush': 'before-copy', // try_to_unmap(TTU_MIGRATION) runs before move_to_new_page copies
+  'migrate.restoreDirty': 'clean', // remove_migration_pte: pte_mkold(mk_pte()), pte_mksoft_dirty if the entry was, maybe_mkwrite: no pte_mkdirty (4.10–4.15)
   'ksm.writeProtect': 'notify-under-ptl', // write_protect_page: ptep_clear_flush_notify()
   'ksm.replace': 'notify-under-ptl', // replace_page: ptep_clear_flush_notify() + set_pte_at_notify()
   'mprotect.notify': 'range-end', // change_pmd_range: mmu_notifier_invalidate_range_start/end
@@ -37,6 +38,7 @@ const V6_6: Sites = {
   ...V4_13,
   'cow.rangeEnd': 'only-end', // __mmu_notifier_invalidate_range_end() lost the ->invalidate_range call
   'iommu.notifyOnUpgrade': 'true', // arm64 __ptep_set_access_flags() → flush_tlb_page() → secondary flush
+  'migrate.restoreDirty': 'entry-dirty', // try_to_migrate_one: make_migration_entry_dirty; remove_migration_pte: pte_mkdirty (2e3468778dbe, v6.1)
   'mprotect.writeUpgrade': 'can-change-pte-writable', // change_pte_range → can_change_pte_writable() (64fe24a3e05e v5.19, fixed by 76aefad628aa v6.0)
 };
 

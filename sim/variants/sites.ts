@@ -36,6 +36,10 @@ export const SITES = {
     choices: ['before-copy', 'after-copy'],
     doc: 'migrate_pages: secondary TLBs are flushed when try_to_unmap installs the migration entry, before the page is copied, or only after the copy',
   },
+  'migrate.restoreDirty': {
+    choices: ['clean', 'entry-dirty'],
+    doc: 'remove_migration_pte (mm/migrate.c): mk_pte + pte_mkold + maybe_mkwrite maps the new page clean, its soft-dirty only from the entry (v4.10–v4.15) · the migration entry remembers the PTE dirty bit (2e3468778dbe, v6.1) and folio_test_dirty && is_migration_entry_dirty → pte_mkdirty, which on x86 also sets soft-dirty',
+  },
   'ksm.writeProtect': {
     choices: ['notify-under-ptl', 'range-end', 'after-compare'],
     doc: 'write_protect_page (mm/ksm.c): ptep_clear_flush_notify under the PT lock · flush from its range_end (v4.15) · flush only after pages_identical compared the contents',

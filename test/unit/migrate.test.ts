@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { assertInOrder, compile, labelsOf, oracles, readValues, replay, rows } from './helpers.ts';
+import { assertInOrder, compile, labelsOf, oracles, readValues, replay, rows, sitesOf } from './helpers.ts';
+import { exhaustive } from '../../sim/schedule/exhaustive.ts';
 
 /** migrate_pages (sim/kernel/migrate.ts): migration entry, copy, remove_migration_ptes, free. */
 
@@ -72,5 +73,49 @@ describe('kernel/migrate', () => {
       assert.deepEqual(oracles(r), []);
       assert.deepEqual(readValues(r, 'cpu0'), [{ page: 'A', cell: 0, value: 1 }]);
     });
+  });
+});
+
+/**
+ * Found by the generated-program self-check (explore --variant v6.6, program 70299, shrunk): clear_refs
+ * runs while A is a writable migration entry, so only the entry's soft-dirty bit is cleared
+ * (clear_soft_dirty: pte_swp_clear_soft_dirty); remove_migration_pte then maps the new page writable
+ * and the CPU's store takes no fault. v4.10–v4.15 map it clean (pte_mkold(mk_pte()) + maybe_mkwrite),
+ * so pagemap misses the store — the kernel's real behaviour. Since 2e3468778dbe (v6.1) the entry
+ * remembers the dirty PTE and remove_migration_pte calls pte_mkdirty, which on x86 also sets
+ * _PAGE_SOFT_DIRTY, so v6.6 reports A soft-dirty.
+ */
+describe('remove_migration_pte and soft-dirty (migrate.restoreDirty)', () => {
+  const sc = compile({
+    name: 'gen-70299',
+    world: { frames: 6, cells: 3, iommu: 'none', kvm: true },
+    pages: { A: { cells: [0, 0, 0] }, B: { cells: [0, 0, 0] } },
+    threads: [
+      { name: 'k0', on: 'kernel', ops: [['migrate', 'A']] },
+      { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 2, 2]] },
+      { name: 'k1', on: 'kernel', ops: [['clear-refs'], ['pagemap', 'A']] },
+    ],
+  });
+  const decisions = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 1, 1, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 1, 1, 1];
+
+  it('v4.15: a schedule misses the store (remove_migration_pte maps the page clean)', () => {
+    const r = exhaustive(sc, sitesOf('v4.15'), { bound: 2, reduction: true, stopAtFirst: true, target: ['soft-dirty-missed'], maxSchedules: 200_000 });
+    assert.ok(r.finding !== null, `no soft-dirty-missed within 2 preemptions (${r.schedules} schedules)`);
+    const run = replay(sc, 'v4.15', r.finding.decisions);
+    assert.ok(oracles(run).includes('soft-dirty-missed'));
+    const restore = rows(run).find((x) => x.label === 'remove_migration_pte: set_pte_at + page_add_anon_rmap')!;
+    assert.match(restore.effects, /A → frame \d+/);
+  });
+
+  it('v6.6: the entry remembered the dirty PTE, pte_mkdirty sets soft-dirty: nothing is missed', () => {
+    const r = replay(sc, 'v6.6', decisions);
+    assert.deepEqual(oracles(r), []);
+  });
+
+  it('v6.6: no schedule within 2 preemptions misses the store', () => {
+    const r = exhaustive(sc, sitesOf('v6.6'), { bound: 2, reduction: true, stopAtFirst: true, maxSchedules: 200_000 });
+    assert.equal(r.complete, true);
+    assert.equal(r.finding, null);
+    assert.ok(!r.verdicts.some((v) => v.includes('soft-dirty-missed')), `verdicts: ${r.verdicts.join(' | ')}`);
   });
 });
