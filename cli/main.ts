@@ -126,6 +126,40 @@ function buildProgram(setCode: (code: number) => void): Command {
       process.stdout.write(opts.sites ? sitesText() : variantsText());
     });
 
+  // ---- compare (issue 12): the variants × scenarios verdict matrix ----
+  program
+    .command('compare')
+    .description('the variants × scenarios verdict matrix: each cell searched exhaustively up to K preemptions, else by random + pct seeds; findings shrunk and written to DIR')
+    .option('--variants <list>', 'comma-separated presets or variant files, or all', 'v4.10,v4.11,v4.13,v4.15,v6.6,range-end-only')
+    .option('--scenarios <list>', 'comma-separated built-in scenarios or scenario files, or all', 'all')
+    .option('--preemptions <k>', 'preemption bound K of the exhaustive search', intParser('--preemptions', 0, 20), 2)
+    .option('--max-schedules <n>', 'executions the exhaustive search may spend per cell before it falls back to seeds', intParser('--max-schedules', 1), 4000)
+    .option('--seeds <n>', 'seeds of each fallback campaign (random, then pct) when the search is incomplete', intParser('--seeds', 1), 1000)
+    .option('--shrink-runs <n>', 'simulator runs the shrinker may spend per finding', intParser('--shrink-runs', 0), 500)
+    .option('--oracles <which>', 'oracles that count: observable or all', 'all')
+    .addOption(
+      new Option('--workers <n>', 'worker threads (cells run in parallel; the matrix is the same for any count)')
+        .argParser(intParser('--workers', 1, MAX_WORKERS))
+        .default(Math.max(1, os.availableParallelism()), `the number of CPUs, ${Math.max(1, os.availableParallelism())}`),
+    )
+    .option('--out <dir>', 'directory for finding files (and, with --format html, their trace pages)', './findings')
+    .option('--format <f>', 'text, markdown, html or json', 'text')
+    .action(async (opts: {
+      variants: string;
+      scenarios: string;
+      preemptions: number;
+      maxSchedules: number;
+      seeds: number;
+      shrinkRuns: number;
+      oracles: string;
+      workers: number;
+      out: string;
+      format: string;
+    }) => {
+      const { compareCommand } = await import('./compare.ts');
+      setCode(await compareCommand(opts));
+    });
+
   addFarmCommands(program, { setExitCode: setCode });
   return program;
 }
