@@ -162,7 +162,7 @@ export async function runMatrix(
 }
 
 /** Writes each cell's shrunk finding (and, for HTML, its trace page beside it); returns the cells with their files. */
-function writeFindings(m: Matrix, out: string, html: boolean): WrittenCell[] {
+export function writeFindings(m: Matrix, out: string, html: boolean): WrittenCell[] {
   const withFinding = m.cells.some((c) => c.finding !== null);
   if (withFinding) {
     try {

@@ -79,7 +79,8 @@ function buildProgram(setCode: (code: number) => void): Command {
     .argument('<file>', 'a finding file written by fuzz')
     .option('--html <out.html>', 'also write a standalone HTML sequence diagram of the replay (state per step on hover, violation highlighted)')
     .option('--json', 'print {reproduced, oracle, message, steps, signatureMatches, threads, trace} on stdout', false)
-    .action(async (file: string, opts: { html?: string; json: boolean }) => {
+    .option('--variant <preset|file>', "replay the finding's decisions under another variant (same scenario): the first step where the traces diverge, and whether the oracle still fires (exit 0) or not (exit 1); --json prints {fires, divergedAt, original, other, ...}")
+    .action(async (file: string, opts: { html?: string; json: boolean; variant?: string }) => {
       const { reproCommand } = await import('./repro.ts');
       setCode(reproCommand(file, opts));
     });
@@ -119,9 +120,18 @@ function buildProgram(setCode: (code: number) => void): Command {
 
   program
     .command('variants')
-    .description('list the variant presets')
+    .description('list the variant presets; with NAME, its choice at every site; with NAME --diff OTHER, the sites where they differ')
+    .argument('[name]', 'a preset or a variant file')
     .option('--sites', 'list the notifier call sites a variant file can set, with their choices')
-    .action(async (opts: { sites?: boolean }) => {
+    .option('--diff <other>', 'with NAME: the sites where NAME and OTHER (a preset or variant file) differ, each choice with the kernel code it stands for')
+    .action(async (name: string | undefined, opts: { sites?: boolean; diff?: string }) => {
+      if (name !== undefined || opts.diff !== undefined) {
+        if (name === undefined) throw new UsageError('--diff: give the variant to compare against first: racefarm variants A --diff B');
+        if (opts.sites) throw new UsageError('--sites: lists every site; it does not take a variant NAME');
+        const { variantText, variantsDiffText } = await import('./variantsDiff.ts');
+        process.stdout.write(opts.diff !== undefined ? variantsDiffText(name, opts.diff) : variantText(name));
+        return;
+      }
       const { sitesText, variantsText } = await import('./lists.ts');
       process.stdout.write(opts.sites ? sitesText() : variantsText());
     });

@@ -4,7 +4,8 @@ import { renderFindingHtml } from '../sim/trace/html.ts';
 import type { Finding } from '../sim/finding.ts';
 import { renderTable } from '../sim/trace/table.ts';
 import { InputError } from '../sim/scenario/errors.ts';
-import { readJsonFile } from './inputs.ts';
+import { loadVariant, readJsonFile } from './inputs.ts';
+import { reproVariantCommand } from './reproVariant.ts';
 import { classOfName, oracleClass } from '../sim/oracles/classes.ts';
 import { EXIT, UsageError } from './errors.ts';
 
@@ -40,6 +41,8 @@ function columnWidth(rows: readonly { thread: number }[]): number {
 export interface ReproOptions {
   readonly html?: string;
   readonly json: boolean;
+  /** Replay the decisions under this variant (preset or file) instead, and show where the runs part. */
+  readonly variant?: string;
 }
 
 /**
@@ -54,6 +57,12 @@ export function reproCommand(file: string, o: ReproOptions): number {
   try {
     f = checkFindingShape(json);
     checkFindingFields(f);
+    if (o.variant !== undefined) {
+      if (o.html !== undefined) throw new UsageError('--html: not with --variant (render the other variant\'s run with trace --html, or drop --variant)');
+      // The scenario is only consulted when no variant is named: never here.
+      const v = loadVariant(o.variant, undefined as never);
+      return reproVariantCommand(file, f, v, o.json);
+    }
     outcome = replayFinding(f);
   } catch (e) {
     if (e instanceof InputError) {
