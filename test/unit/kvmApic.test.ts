@@ -108,6 +108,19 @@ describe('KVM APIC-access page (kvm.apicReload)', () => {
     }
   });
 
+  it('the partial-order reduction keeps the verdicts of plain DFS (the VMCS field, the reload request and the APIC registers are tracked state)', () => {
+    const sc = compile(catalogEntry('kvm-apic-access-migrate')!.scenario);
+    for (const variant of ['v4.15', 'v6.6']) {
+      const opts = { bound: 2, stopAtFirst: false, maxSchedules: 50_000 };
+      const por = exhaustive(sc, sitesOf(variant), { ...opts, reduction: true });
+      const dfs = exhaustive(sc, sitesOf(variant), { ...opts, reduction: false });
+      assert.ok(por.complete && dfs.complete, variant);
+      assert.deepEqual(por.verdicts, dfs.verdicts, variant);
+      assert.deepEqual(por.verdicts, variant === 'v4.15' ? ['', 'stale-read'] : [''], variant);
+      assert.ok(por.schedules < dfs.schedules, `${variant}: POR ${por.schedules} vs DFS ${dfs.schedules}`);
+    }
+  });
+
   describe('the scenario format refuses what it cannot model', () => {
     it('apicAccess without world.kvm names the field', () => {
       const p = problems(scenario({ world: { iommu: 'none' }, threads: [{ name: 'k0', on: 'kernel', ops: [['migrate', 'A']] }] }));
