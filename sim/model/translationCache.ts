@@ -4,7 +4,7 @@
  * the translation was made, so an access through it can tell it reached a freed or reused frame.
  */
 /** Who holds a cached translation: what a violation's signature names (not which CPU or device). */
-export type CacheClass = 'cpu-tlb' | 'iommu' | 'kvm';
+export type CacheClass = 'cpu-tlb' | 'iommu' | 'kvm' | 'kvm-vmcs';
 
 export class TranslationCache {
   readonly name: string;
