@@ -267,9 +267,10 @@ describe('racefarm compare', function () {
   });
 
   describe('variants --diff', () => {
-    it('v4.13 --diff v4.15: the sites 0f10851ea475 changed, each choice with its kernel code', async () => {
+    it('v4.13 --diff v4.15: the sites 0f10851ea475 (and b1394e745b94) changed, each choice with its kernel code', async () => {
       const d = diffVariants(PRESETS.get('v4.13')!, PRESETS.get('v4.15')!);
-      assert.deepEqual(d.map((x) => x.site), ['cow.rangeEnd', 'unmap.notify', 'mkclean.notify', 'ksm.writeProtect', 'ksm.replace']);
+      // 0f10851ea475's sites, and kvm.apicReload (b1394e745b94, also v4.15).
+      assert.deepEqual(d.map((x) => x.site), ['cow.rangeEnd', 'unmap.notify', 'mkclean.notify', 'ksm.writeProtect', 'ksm.replace', 'kvm.apicReload']);
       const unmap = d.find((x) => x.site === 'unmap.notify')!;
       assert.match(unmap.docA, /^try_to_unmap_one \(mm\/rmap\.c\): invalidate_range under the PT lock/);
       assert.match(unmap.docB, /^try_to_unmap_one \(mm\/rmap\.c\): only in the anonymous branches v4\.15 kept \(0f10851ea475\)/);
