@@ -145,7 +145,7 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--variants <list>', 'comma-separated presets or variant files, or all', 'v4.10,v4.11,v4.13,v4.15,v6.6,range-end-only')
     .option('--scenarios <list>', 'comma-separated built-in scenarios or scenario files, or all', 'all')
     .option('--preemptions <k>', 'preemption bound K of the exhaustive search', intParser('--preemptions', 0, 20), 2)
-    .option('--max-schedules <n>', 'executions the exhaustive search may spend per cell before it falls back to seeds', intParser('--max-schedules', 1), 4000)
+    .option('--max-schedules <n>', 'executions the exhaustive search may spend per cell before it falls back to seeds', intParser('--max-schedules', 1), 10000)
     .option('--seeds <n>', 'seeds of each fallback campaign (random, then pct) when the search is incomplete', intParser('--seeds', 1), 1000)
     .option('--shrink-runs <n>', 'simulator runs the shrinker may spend per finding', intParser('--shrink-runs', 0), 500)
     .option('--oracles <which>', 'oracles that count: observable or all', 'all')

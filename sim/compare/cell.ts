@@ -41,7 +41,7 @@ export interface CellBudget {
   readonly shrinkRuns: number;
 }
 
-export const DEFAULT_CELL_BUDGET: CellBudget = { bound: 2, maxSchedules: 4000, seeds: 1000, pctDepth: 3, shrinkRuns: 500 };
+export const DEFAULT_CELL_BUDGET: CellBudget = { bound: 2, maxSchedules: 10000, seeds: 1000, pctDepth: 3, shrinkRuns: 500 };
 
 export interface CellResult {
   readonly scenario: string;
