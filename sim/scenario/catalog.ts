@@ -75,40 +75,6 @@ const MPROTECT_SOFT_DIRTY: readonly CatalogEntry[] = [
 ];
 
 /**
- * The observable side of v4.10's after-unlock window in try_to_unmap_one() (mm/rmap.c, v4.10:
- * "discard: page_remove_rmap(); put_page(); out_unmap: pte_unmap_unlock(pte, ptl); ...
- * mmu_notifier_invalidate_page(mm, address)"), scenario set of `racefarm compare`.
- */
-const MADV_FREE_WINDOW: readonly CatalogEntry[] = [
-  {
-    // The program MADV_FREEs A (k0), kswapd (kswapd0) reclaims it: clean, so try_to_unmap_one()
-    // discards it. After pte_unmap_unlock() and before mmu_notifier_invalidate_page(), the program
-    // writes A again: do_anonymous_page() installs a fresh page with a plain set_pte_at() ("No need
-    // to invalidate - it was non-present before"), and the device, whose ATC still maps the
-    // discarded frame, reads the old value after the new one was written — stale-read. v4.11
-    // (c7ab0d2fdc84) calls invalidate_page under the PT lock, which the fault needs: closed.
-    // Two kernel threads, not one: the race then needs only two preemptions (K = 2).
-    scenario: {
-      name: 'unmap-window-madv-free-write',
-      description: 'kswapd discards a clean MADV_FREE page; the program writes it again while the device still reads the discarded frame before invalidate_page',
-      variant: 'v4.13',
-      world: world(),
-      pages: { A: { cells: [5, 0, 0, 0] } },
-      devices: [{ name: 'dev0', ats: true }],
-      threads: [
-        { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A']] },
-        { name: 'kswapd0', on: 'kernel', ops: [['reclaim', 'A']] },
-        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['read', 'A', 0]] },
-        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 7]] },
-      ],
-    },
-    buggyVariant: 'v4.10',
-    expect: ['stale-read', 'split-mapping'],
-    correct: CORRECT,
-  },
-];
-
-/**
  * KVM's APIC-access page (sim/kernel/kvmApic.ts, ★ kvm.apicReload): the guest writes an APIC register
  * and reads it back while the host migrates the page. Every vCPU must reload APIC_ACCESS_ADDR after
  * the PTE changed; if it keeps, or reloads, the old pfn, the EPT maps the new page while the VMCS
@@ -169,32 +135,37 @@ export const CATALOG: readonly CatalogEntry[] = [
     correct: CORRECT,
   },
   {
-    // try_to_unmap_one() discarding a clean MADV_FREE page in ≤ v4.10: between pte_unmap_unlock()
-    // and mmu_notifier_invalidate_page() a CPU faults a fresh page in while the device's ATC still
-    // maps the old frame. (an early design note called this v4.11; the kernel moved the call under the PT lock
-    // in v4.11-rc1, commit c7ab0d2fdc84, so the window closes there.)
-    // Invariant only, by the kernel's rules: the CPU's first touch is a read, so do_anonymous_page()
-    // maps the zero page, and its write then COWs the zero page — wp_page_copy()'s
-    // ptep_clear_flush_notify() flushes the device before the new page is written. Nor can the
-    // device write into the discarded page: a clean PTE never gives it a writable translation (the
-    // PRI write fault, or the IOMMU granting write, dirties the PTE first, and try_to_unmap_one()
-    // moves a dirty PTE's bit to the page, which is then kept). The observable case is
-    // unmap-window-madv-free-write below.
+    // try_to_unmap_one() discarding a clean MADV_FREE page in ≤ v4.10 (mm/rmap.c: "discard:
+    // page_remove_rmap(); put_page(); out_unmap: pte_unmap_unlock(pte, ptl); ...
+    // mmu_notifier_invalidate_page(mm, address)"). The program MADV_FREEs A (k0), kswapd (kswapd0)
+    // reclaims it; between pte_unmap_unlock() and invalidate_page() the program writes A again:
+    // do_anonymous_page() maps a fresh page with a plain set_pte_at() ("No need to invalidate - it
+    // was non-present before"), and the device, whose ATC still maps the discarded frame, reads the
+    // old value after the new one was written — stale-read. (An early design note called this v4.11;
+    // the kernel moved the call under the PT lock in v4.11-rc1, commit c7ab0d2fdc84, which the
+    // fault's pte_offset_map_lock needs, so the window closes there.)
+    // Not a lost write: a clean PTE never gives the device a writable translation (the PRI write
+    // fault, or an IOMMU granting write, dirties the PTE first, and try_to_unmap_one() moves a dirty
+    // PTE's bit to the page, which is then kept). And the first touch must be a write: a read maps
+    // the zero page, and the write's COW (wp_page_copy → ptep_clear_flush_notify) flushes the device
+    // before the new value lands — only a split mapping. Two kernel threads, not one: the race then
+    // needs two preemptions (K = 2), not three.
     scenario: {
       name: 'unmap-window-madv-free',
-      description: 'reclaim discards a clean MADV_FREE page; a CPU faults a new page into the window before invalidate_page',
+      description: 'kswapd discards a clean MADV_FREE page; the program writes it again while the device still reads the discarded frame before invalidate_page',
       variant: 'v4.13',
       world: world(),
       pages: { A: { cells: [5, 0, 0, 0] } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
-        { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A'], ['reclaim', 'A']] },
-        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['read', 'A', 0], ['read', 'A', 0], ['read', 'A', 0]] },
-        { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 1], ['read', 'A', 1], ['read', 'A', 1], ['write', 'A', 0, 7]] },
+        { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A']] },
+        { name: 'kswapd0', on: 'kernel', ops: [['reclaim', 'A']] },
+        { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['read', 'A', 0]] },
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 7]] },
       ],
     },
     buggyVariant: 'v4.10',
-    expect: ['split-mapping'],
+    expect: ['stale-read', 'split-mapping'],
     correct: CORRECT,
   },
   {
@@ -380,7 +351,6 @@ export const CATALOG: readonly CatalogEntry[] = [
   },
   ...MPROTECT_SOFT_DIRTY,
   ...KVM_APIC,
-  ...MADV_FREE_WINDOW,
 ];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {
