@@ -3,6 +3,7 @@ import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
 import { rangeEnd, rangeStart, single } from './notify.ts';
+import { flushTlbBatchedPending } from './tlbBatch.ts';
 
 /**
  * mprotect(P, r|rw) → mprotect_fixup() under down_write(mmap_sem) → change_protection() →
@@ -32,7 +33,9 @@ export function* mprotect(w: World, t: SimThread, p: number, prot: 'r' | 'rw'): 
   yield* rangeStart(w, t, single(p));
   yield* lockPtl(w, t, p, 'change_pte_range: pte_offset_map_lock');
   yield null;
-  t.label = 'change_pte_range: ptep_modify_prot_start/commit';
+  // ★ tlb.batchedPending: flush_tlb_batched_pending(vma->vm_mm) right after pte_offset_map_lock (3ea277194daa).
+  const batched = flushTlbBatchedPending(w, p);
+  t.label = `change_pte_range: ${batched}ptep_modify_prot_start/commit`;
   if (w.pt.kind[p] === PteKind.Present && w.pt.frame[p] !== w.zeroFrame) {
     if (prot === 'r') {
       w.pt.write[p] = 0;
@@ -41,7 +44,7 @@ export function* mprotect(w: World, t: SimThread, p: number, prot: 'r' | 'rw'): 
       if (why !== '') {
         // pte_mkwrite(): the next write does not fault. The label names the rule that allowed it
         // (a soft-dirty-missed finding names the step that made the PTE writable).
-        t.label = `change_pte_range: ptep_modify_prot_start/commit + pte_mkwrite (${why})`;
+        t.label = `change_pte_range: ${batched}ptep_modify_prot_start/commit + pte_mkwrite (${why})`;
         w.pt.write[p] = 1;
       }
     }
