@@ -4,7 +4,7 @@ import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
 import { invalidatePageStep, invalidateRangeStep, rangeEnd, rangeStart, single } from './notify.ts';
-import { UnmapBatch, setTlbUbcFlushPending, tryToUnmapFlush, tryToUnmapFlushDirty } from './tlbBatch.ts';
+import { UnmapBatch, setTlbUbcFlushPending, tryToUnmapFlush, tryToUnmapFlushDirtyNow } from './tlbBatch.ts';
 
 /** What try_to_unmap_one() did to the PTE. */
 const enum Unmapped {
@@ -120,7 +120,7 @@ function* shrinkPageList(w: World, t: SimThread, p: number, ubc: UnmapBatch): Ge
   if (frames.dirty[f] === 1) {
     // "Page is dirty. Flush the TLB if a writable entry potentially exists to avoid CPU writes
     // after IO starts and then write it out here."
-    if (yield* tryToUnmapFlushDirty(w, t, ubc, p)) {
+    if (tryToUnmapFlushDirtyNow(w, t, ubc, p)) {
       yield null;
       t.page = p;
     }

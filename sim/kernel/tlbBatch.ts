@@ -54,11 +54,18 @@ export function setTlbUbcFlushPending(w: World, ubc: UnmapBatch, p: number, writ
 /**
  * try_to_unmap_flush(): arch_tlbbatch_flush() → flush_tlb_others(cpumask, TLB_FLUSH_ALL), every CPU
  * that ran the mm drops all its entries. mm->tlb_flush_batched stays set (only
- * flush_tlb_batched_pending() clears it).
+ * flush_tlb_batched_pending() clears it). As a step of its own; returns whether it flushed.
  */
 export function* tryToUnmapFlush(w: World, t: SimThread, ubc: UnmapBatch, page: number): Did {
   if (!ubc.flushRequired) return false;
   yield null;
+  tryToUnmapFlushNow(w, t, ubc, page);
+  return true;
+}
+
+/** try_to_unmap_flush() inside the current step (the caller's step starts with it). */
+export function tryToUnmapFlushNow(w: World, t: SimThread, ubc: UnmapBatch, page: number): boolean {
+  if (!ubc.flushRequired) return false;
   t.label = 'try_to_unmap_flush: arch_tlbbatch_flush';
   t.page = page;
   w.flushCpuTlbs(w.allPages);
@@ -67,10 +74,12 @@ export function* tryToUnmapFlush(w: World, t: SimThread, ubc: UnmapBatch, page: 
   return true;
 }
 
-/** try_to_unmap_flush_dirty(): "Flush iff there are potentially writable TLB entries that can race with IO". */
-export function* tryToUnmapFlushDirty(w: World, t: SimThread, ubc: UnmapBatch, page: number): Did {
-  if (!ubc.writable) return false;
-  return yield* tryToUnmapFlush(w, t, ubc, page);
+/**
+ * try_to_unmap_flush_dirty(), inside the current step: "Flush iff there are potentially writable TLB
+ * entries that can race with IO". Returns whether it flushed.
+ */
+export function tryToUnmapFlushDirtyNow(w: World, t: SimThread, ubc: UnmapBatch, page: number): boolean {
+  return ubc.writable && tryToUnmapFlushNow(w, t, ubc, page);
 }
 
 /**
