@@ -18,7 +18,8 @@ export class SimLimit extends Error {}
 /**
  * Everything one run simulates: one mm bound to the device's PASID, its page table and locks, the
  * CPU TLBs, the IOMMU with its devices, the notifier chain, and the oracles watching them.
- * A World is built fresh for every schedule; nothing in it is shared between runs.
+ * A World is built fresh for a schedule, or reset to its initial state (sim/worldSnapshot.ts, one
+ * buffer for all typed arrays): keep per-run state in own properties, never in closures, so the reset sees it.
  */
 export class World {
   readonly scenario: CompiledScenario;
