@@ -30,6 +30,7 @@ const V4_13: Sites = {
   'tlb.batchedPending': 'flush', // change_pte_range / zap_pte_range / madvise_free_pte_range: flush_tlb_batched_pending() (3ea277194daa; read in 4.13.9, 4.15.18, torvalds/linux)
   'tlb.nestedFlush': 'force', // tlb_finish_mmu: "bool force = mm_tlb_flush_nested(tlb->mm);" (99baac21e458; read in 4.13.9)
   'zap.flushRange': 'none', // zap_page_range 4.13.9: no flush_tlb_range before range_end
+  'clearRefs.tlbFlush': 'tlb-gather', // clear_refs_write 4.13.9: tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(&tlb, 0, -1) (v6.6 not read: inherits)
   'kvm.retryCheck': 'true', // tdp_page_fault / __direct_map: mmu_notifier_retry()
   'kvm.seqIncrement': 'locked', // kvm_mmu_notifier_invalidate_range_end: seq++ under mmu_lock
   'iommu.notifyOnUpgrade': 'false', // wp_page_reuse: ptep_set_access_flags(), no notifier in v4.x
@@ -58,6 +59,7 @@ const PRESET_LIST: readonly Variant[] = [
       'mkclean.notify': 'after-unlock',
       'tlb.batchedPending': 'none', // 4.10.17 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9)
       'tlb.nestedFlush': 'none', // 4.10.17 tlb_finish_mmu: tlb_flush_mmu(tlb) only; tlb_flush_pending is a bool of change_protection
+      'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.10.17: "mmu_notifier_invalidate_range_end(mm, 0, -1); flush_tlb_mm(mm);"
     },
   },
   {
@@ -71,6 +73,7 @@ const PRESET_LIST: readonly Variant[] = [
       'mkclean.notify': 'page-under-ptl', // "if (ret) { mmu_notifier_invalidate_page(vma->vm_mm, address); (*cleaned)++; }" in the loop
       'tlb.batchedPending': 'none', // 4.11.0 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9; 4.11.x stable not checked)
       'tlb.nestedFlush': 'none', // 4.11.0 tlb_finish_mmu has no mm_tlb_flush_nested (99baac21e458 came later)
+      'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.11.0: flush_tlb_mm(mm)
     },
   },
   {

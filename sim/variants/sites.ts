@@ -73,6 +73,10 @@ export const SITES = {
     choices: ['none', 'before-range-end'],
     doc: 'zap_page_range (mm/memory.c): the CPU TLB flush comes from tlb_finish_mmu after range_end (4.10.17, 4.13.9, v6.6) · v4.15 also calls flush_tlb_range(vma, start, end) before range_end ("mm: always flush VMA ranges affected by zap_page_range", reverted by 50c150f26261 in v4.19)',
   },
+  'clearRefs.tlbFlush': {
+    choices: ['tlb-gather', 'flush-tlb-mm'],
+    doc: 'clear_refs_write (fs/proc/task_mmu.c): tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(), so mm_tlb_flush_pending() sees the write-protect pass ("mm: fix KSM data corruption", 2017; 4.13.9, 4.15.18) · a bare flush_tlb_mm() at the end (4.10.17, 4.11.0)',
+  },
   'kvm.retryCheck': {
     choices: ['true', 'false'],
     doc: 'mmu_notifier_retry() in the KVM fault path (virt/kvm, arch/x86/kvm/mmu.c)',
