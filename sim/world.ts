@@ -105,7 +105,8 @@ export class World {
       this.iommu = null;
     }
     if (world.kvm) {
-      this.kvm = new Kvm(pages);
+      const apic = scenario.pages.findIndex((p) => p.apicAccess);
+      this.kvm = new Kvm(pages, scenario.vcpuCount, apic, apic >= 0 ? scenario.pages[apic].cells : []);
       this.notifiers.push(this.kvm);
     } else {
       this.kvm = null;

@@ -38,6 +38,8 @@ const BUDGETS: Record<string, { random: number; pct: { depth: number; seeds: num
   'mprotect-soft-dirty-file': { random: 5000, pct: { depth: 3, seeds: 500 } },
   // mprotect-softdirty-v5.19: random 472, pct depth 3 8
   'mprotect-soft-dirty-anon': { random: 2000, pct: { depth: 3, seeds: 500 } },
+  // v4.15 (b1394e745b94): random 6550, pct depth 3 391 (the reload must fall between range_start's request and the unmap)
+  'kvm-apic-access-migrate': { random: 20000, pct: { depth: 3, seeds: 2000 } },
   // v4.10: lost-write first at random 5871, pct depth 3 19
   'reclaim-zap-stale-tlb': { random: 10000, pct: { depth: 3, seeds: 1000 } },
   // v4.10: split-mapping first at random 18, pct depth 3 23

@@ -25,6 +25,7 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
   'ksm-device-write': { steps: 29, threads: 2 }, // → 29: ksmd's merge is longer since 0.4.0 (mmap_sem per try_to_merge_with_ksm_page, set_page_stable_node, stable_tree_insert)
   'mprotect-soft-dirty-file': { steps: 45, threads: 2 }, // 45 → 45: every op is the race (write, clear_refs, mprotect ×2, write, pagemap)
   'mprotect-soft-dirty-anon': { steps: 30, threads: 2 }, // 34 → 30
+  'kvm-apic-access-migrate': { steps: 57, threads: 2 }, // 64 → 57: the vCPU's reload (GUP, vmcs_write64, put_page) is inside the race
 };
 
 const SEARCH_SEEDS = 20000;

@@ -44,7 +44,10 @@ export function notifierState(w: World, p: number): number {
     sec = cacheState(w, iommu.iotlb, p, sec);
     for (const d of iommu.devices) sec = cacheState(w, d.atc, p, sec);
   }
-  if (w.kvm !== null) sec = cacheState(w, w.kvm.spte, p, sec);
+  if (w.kvm !== null) {
+    sec = cacheState(w, w.kvm.spte, p, sec);
+    for (const v of w.kvm.vmcs) sec = cacheState(w, v, p, sec);
+  }
   const kvmBusy = w.kvm !== null && w.kvm.count > 0 ? 1 : 0;
   const pte = w.pt.kind[p] * 2 + w.pt.write[p];
   return (

@@ -15,7 +15,7 @@ export const enum DeferState {
   Gathered = 3,
 }
 
-export type CacheClass = 'cpu-tlb' | 'iommu' | 'kvm';
+export type CacheClass = 'cpu-tlb' | 'iommu' | 'kvm' | 'kvm-vmcs';
 
 export class TranslationCache {
   readonly name: string;

@@ -263,6 +263,9 @@ export class Oracles {
     const pt = w.pt;
     for (let p = 0; p < w.pageCount; p++) {
       if (this.exempt[p] > 0) continue;
+      // The APIC-access page's cells are the vCPU's APIC registers, never stored in the frame
+      // (sim/kernel/kvmApic.ts): there is no memory content to lose.
+      if (w.kvm !== null && w.kvm.apicPage === p) continue;
       for (let c = 0; c < this.cells; c++) {
         const i = p * this.cells + c;
         if (this.known[i] === 0) continue;

@@ -75,6 +75,36 @@ const MPROTECT_SOFT_DIRTY: readonly CatalogEntry[] = [
 ];
 
 /**
+ * KVM's APIC-access page (sim/kernel/kvmApic.ts, ★ kvm.apicReload): the guest writes an APIC register
+ * and reads it back while the host migrates the page. Every vCPU must reload APIC_ACCESS_ADDR after
+ * the PTE changed; if it keeps, or reloads, the old pfn, the EPT maps the new page while the VMCS
+ * names the old one, the processor stops treating the accesses as APIC accesses, and the guest
+ * reads raw memory (bugzilla 197951: Windows guests bugchecked with CRITICAL_STRUCTURE_CORRUPTION).
+ */
+const KVM_APIC: readonly CatalogEntry[] = [
+  {
+    scenario: {
+      name: 'kvm-apic-access-migrate',
+      description: 'migration of the APIC-access page: each vCPU must reload the VMCS APIC_ACCESS_ADDR after the PTE changed, not before',
+      variant: 'v6.6',
+      world: world({ iommu: 'none', kvm: true }),
+      pages: { A: { cells: [...cell0], apicAccess: true } },
+      devices: [],
+      threads: [
+        { name: 'vcpu0', on: 'vcpu', ops: [['write', 'A', 0, 5], ['read', 'A', 0], ['read', 'A', 0]] },
+        { name: 'k0', on: 'kernel', ops: [['migrate', 'A']] },
+      ],
+    },
+    // v4.13/v4.14: nobody requests the reload (369ea8242c0f dropped ->invalidate_page); v4.15:
+    // b1394e745b94 requests it from range_start, before try_to_unmap_one changes the PTE.
+    buggyVariant: 'v4.15',
+    expect: ['stale-read'],
+    correct: ['kvm-apic-invalidate-range', 'v6.6'],
+    realBugIn: ['v4.13', 'v4.15'],
+  },
+];
+
+/**
  * Deferred CPU TLB flushes (sim/kernel/tlbBatch.ts). Reclaim clears A's PTE under TTU_BATCH_FLUSH
  * and flushes the CPU TLBs only later (try_to_unmap_flush[_dirty], mm/vmscan.c shrink_page_list).
  * A path that takes A's PT lock in between finds no present PTE, so nothing of its own to flush;
@@ -365,6 +395,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     correct: CORRECT,
   },
   ...MPROTECT_SOFT_DIRTY,
+  ...KVM_APIC,
   ...TLB_DEFER,
 ];
 

@@ -42,6 +42,8 @@ export interface PageSpec {
   readonly swapped: boolean;
   /** A page of a shared file mapping (MAP_SHARED): page cache + writeback instead of swap. */
   readonly file: boolean;
+  /** KVM's APIC-access page (needs world.kvm): vCPU accesses are APIC accesses through the VMCS-cached pfn. */
+  readonly apicAccess: boolean;
 }
 
 export interface CompiledScenario {
@@ -65,7 +67,7 @@ export interface ScenarioJson {
   description?: string;
   variant?: string;
   world: WorldConfig;
-  pages: Record<string, { cells: number[]; cow?: boolean; swapped?: boolean; file?: boolean }>;
+  pages: Record<string, { cells: number[]; cow?: boolean; swapped?: boolean; file?: boolean; apicAccess?: boolean }>;
   devices: { name: string; ats: boolean }[];
   threads: { name: string; on: string; ops: (string | number)[][] }[];
 }

@@ -85,6 +85,10 @@ export const SITES = {
     choices: ['locked', 'after-unlock'],
     doc: 'kvm_mmu_notifier_invalidate_range_end bumps mmu_notifier_seq under mmu_lock, or after releasing it',
   },
+  'kvm.apicReload': {
+    choices: ['none', 'invalidate-page', 'range-start', 'invalidate-range', 'range-start-retry'],
+    doc: 'who makes the vCPUs reload the APIC-access page pfn cached in the VMCS (APIC_ACCESS_ADDR) with KVM_REQ_APIC_PAGE_RELOAD: nobody (v4.13/v4.14: 369ea8242c0f removed ->invalidate_page) · kvm_arch_mmu_notifier_invalidate_page after the PTE changed (v4.10–v4.12) · kvm_arch_mmu_notifier_invalidate_range from range_start, before the PTE changes (b1394e745b94, v4.15) · ->invalidate_range, after the PTE changed (e649b3f0188f, v5.8) · kvm_unmap_gfn_range from range_start, with the reload retried while an invalidation is in progress (0a8a5f2c8c26 + 878940b33d76, v6.6)',
+  },
   'iommu.notifyOnUpgrade': {
     choices: ['true', 'false'],
     doc: 'a read-only → writable PTE upgrade (wp_page_reuse, mprotect) notifies secondary TLBs; an IOMMU that caches permission faults (arm-smmu-v3) livelocks without it',
