@@ -55,7 +55,7 @@ const V4_15: Sites = {
 const V6_6: Sites = {
   ...V4_13,
   'cow.rangeEnd': 'only-end', // __mmu_notifier_invalidate_range_end() lost the ->invalidate_range call
-  'iommu.notifyOnUpgrade': 'true', // arm64 __ptep_set_access_flags() → flush_tlb_page() → secondary flush
+  'iommu.notifyOnUpgrade': 'arm64', // arm64 __ptep_set_access_flags() → flush_tlb_page() → mmu_notifier_arch_invalidate_secondary_tlbs(); x86 ptep_set_access_flags() does not flush
   'migrate.restoreDirty': 'entry-dirty', // try_to_migrate_one: make_migration_entry_dirty; remove_migration_pte: pte_mkdirty (2e3468778dbe, v6.1)
   'mprotect.writeUpgrade': 'can-change-pte-writable', // change_pte_range → can_change_pte_writable() (64fe24a3e05e v5.19, fixed by 76aefad628aa v6.0)
   'kvm.apicReload': 'range-start-retry', // kvm_unmap_gfn_range requests the reload (0a8a5f2c8c26), vmx_set_apic_access_page_addr retries (878940b33d76), both v6.6-rc1

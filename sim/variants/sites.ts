@@ -1,6 +1,7 @@
 /**
  * The notifier call sites whose placement a variant decides (docs/variants.md). The first choice of each
- * site is the v4.13 behaviour. Each entry says which kernel code it stands for, so `racefarm
+ * site is the correct behaviour; v4.13 takes it except where v4.13 really had the bug
+ * (test/unit/variants.test.ts V4_13_BUGS). Each entry says which kernel code it stands for, so `racefarm
  * variants --sites` and the validation messages can explain themselves.
  */
 export const SITES = {
@@ -86,12 +87,12 @@ export const SITES = {
     doc: 'kvm_mmu_notifier_invalidate_range_end bumps mmu_notifier_seq under mmu_lock, or after releasing it',
   },
   'kvm.apicReload': {
-    choices: ['none', 'invalidate-page', 'range-start', 'invalidate-range', 'range-start-retry'],
-    doc: 'who makes the vCPUs reload the APIC-access page pfn cached in the VMCS (APIC_ACCESS_ADDR) with KVM_REQ_APIC_PAGE_RELOAD: nobody (v4.13/v4.14: 369ea8242c0f removed ->invalidate_page) · kvm_arch_mmu_notifier_invalidate_page after the PTE changed (v4.10–v4.12) · kvm_arch_mmu_notifier_invalidate_range from range_start, before the PTE changes (b1394e745b94, v4.15) · ->invalidate_range, after the PTE changed (e649b3f0188f, v5.8) · kvm_unmap_gfn_range from range_start, with the reload retried while an invalidation is in progress (0a8a5f2c8c26 + 878940b33d76, v6.6)',
+    choices: ['range-start-retry', 'invalidate-range', 'invalidate-page', 'range-start', 'none'],
+    doc: 'who makes the vCPUs reload the APIC-access page pfn cached in the VMCS (APIC_ACCESS_ADDR) with KVM_REQ_APIC_PAGE_RELOAD: kvm_unmap_gfn_range from range_start, with the reload retried while an invalidation is in progress (0a8a5f2c8c26 + 878940b33d76, v6.6) · ->invalidate_range, after the PTE changed (e649b3f0188f, v5.8) · kvm_arch_mmu_notifier_invalidate_page after the PTE changed (v4.10–v4.12) · kvm_arch_mmu_notifier_invalidate_range from range_start, before the PTE changes (b1394e745b94, v4.15) · nobody (v4.13/v4.14: 369ea8242c0f removed ->invalidate_page)',
   },
   'iommu.notifyOnUpgrade': {
-    choices: ['true', 'false'],
-    doc: 'a read-only → writable PTE upgrade (wp_page_reuse, mprotect) notifies secondary TLBs; an IOMMU that caches permission faults (arm-smmu-v3) livelocks without it',
+    choices: ['true', 'false', 'arm64'],
+    doc: 'a read-only → writable PTE upgrade in place (wp_page_reuse, do_wp_page → ptep_set_access_flags) notifies secondary TLBs; an IOMMU that caches permission faults (arm-smmu-v3) livelocks without it: always · never (v4.x) · only on arm64, i.e. when world.iommu is arm-smmu-v3 (v6.6: arm64 __ptep_set_access_flags → flush_tlb_page → mmu_notifier_arch_invalidate_secondary_tlbs; x86 ptep_set_access_flags only set_pte()s, no flush)',
   },
   'iommu.setsDirty': {
     choices: ['false', 'true'],
