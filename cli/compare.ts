@@ -12,7 +12,7 @@ import { renderFindingHtml } from '../sim/trace/html.ts';
 import { selectionText } from '../sim/oracles/classes.ts';
 import { loadScenario, loadVariant } from './inputs.ts';
 import { oraclesOption } from './fuzz.ts';
-import { workerExecArgv } from './campaign.ts';
+import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
 import { UsageError } from './errors.ts';
 import { COMPARE_FORMATS, renderMatrix, type CompareFormat, type WrittenCell } from './compareFormat.ts';
 import type { CompareFromWorker, CompareToWorker, CompareWorkerInit } from './compareProtocol.ts';
@@ -99,8 +99,9 @@ export function findingBaseName(c: CellResult): string {
 /** Runs the cells on a pool of worker threads; results by cell index. */
 function runPool(specs: readonly CellSpec[], init: CompareWorkerInit, threads: number, onCell: () => void): Promise<Map<number, CellResult>> {
   const results = new Map<number, CellResult>();
-  const entry = new URL('./compareWorker.mjs', import.meta.url);
-  const execArgv = workerExecArgv();
+  // Compiled JavaScript when dist/ is current (farm/compiled.ts), else the tsx-registering .mjs entry.
+  const entry = compiledModule(new URL('./compareWorker.ts', import.meta.url)) ?? new URL('./compareWorker.mjs', import.meta.url);
+  const execArgv = threadExecArgv();
   return new Promise((resolve, reject) => {
     const workers: Worker[] = [];
     let next = 0;
