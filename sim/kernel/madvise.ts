@@ -5,11 +5,13 @@ import { lockPtl, unlockPtl } from './ptl.ts';
 import { madviseEnter, madviseExit } from './madviseCall.ts';
 import { rangeEnd, rangeStart, single } from './notify.ts';
 import { flushTlbBatchedPending } from './tlbBatch.ts';
+import { gatherCpuTlbEntries, tlbFinishMmu } from './mmuGather.ts';
 
 /**
  * madvise(P, MADV_FREE) → madvise_free_single_vma() (mm/madvise.c, v4.13): tlb_gather_mmu,
  * range_start, madvise_free_pte_range (clean + old the PTE, mark the page lazyfree), range_end,
- * tlb_finish_mmu (the CPU TLB flush comes last). Takes mmap_sem for read.
+ * tlb_finish_mmu (sim/kernel/mmuGather.ts: the CPU TLB flush comes last, and only if a PTE was
+ * cleaned or another gather is in flight). Takes mmap_sem for read.
  */
 export function* madviseFree(w: World, t: SimThread, p: number): Step {
   const frames = w.frames;
@@ -22,6 +24,8 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
   const batched = flushTlbBatchedPending(w, p);
   t.label = `madvise_free_pte_range${batched === '' ? '' : `: ${batched.slice(0, -3)}`}`;
   const kind = w.pt.kind[p] as PteKind;
+  /** tlb_remove_tlb_entry() gave the gather a range. */
+  let tlbRange = false;
   if (kind === PteKind.Swap) {
     // free_swap_and_cache() + pte_clear_not_present_full(): the swapped-out content is dropped.
     t.label = `madvise_free_pte_range: ${batched}free_swap_and_cache + pte_clear`;
@@ -41,7 +45,12 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
         frames.refcount[f]--;
       }
       frames.dirty[f] = 0; // ClearPageDirty()
-      // ptep_get_and_clear_full + pte_mkold + pte_mkclean + set_pte_at + tlb_remove_tlb_entry (deferred flush)
+      // "if (pte_young(ptent) || pte_dirty(ptent))": ptep_get_and_clear_full + pte_mkold + pte_mkclean +
+      // set_pte_at + tlb_remove_tlb_entry — the CPU entries (maybe writable) live on until tlb_finish_mmu.
+      if (w.pt.young[p] === 1 || w.pt.dirty[p] === 1) {
+        tlbRange = true;
+        gatherCpuTlbEntries(w, p);
+      }
       w.pt.dirty[p] = 0;
       w.pt.young[p] = 0;
       frames.lazyfree[f] = 1; // mark_page_lazyfree(): ClearPageSwapBacked
@@ -51,10 +60,6 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
   }
   yield* unlockPtl(w, t, p);
   yield* rangeEnd(w, t, single(p), false);
-  yield null;
-  t.label = 'tlb_finish_mmu: flush_tlb_range + dec_tlb_flush_pending';
-  t.page = p;
-  w.flushCpuTlbs(single(p));
-  w.mmTlb.pending--;
+  yield* tlbFinishMmu(w, t, p, tlbRange, -1);
   yield* madviseExit(w, t, p);
 }

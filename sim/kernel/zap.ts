@@ -1,11 +1,11 @@
 import type { World } from '../world.ts';
 import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
-import { DeferState } from '../model/translationCache.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
 import { madviseEnter, madviseExit } from './madviseCall.ts';
-import { invalidateRange, rangeEnd, rangeStart, single } from './notify.ts';
+import { rangeEnd, rangeStart, single } from './notify.ts';
 import { flushTlbBatchedPending } from './tlbBatch.ts';
+import { gatherCpuTlbEntries, tlbFinishMmu, tlbFlushMmuFree, tlbFlushMmuTlbonly } from './mmuGather.ts';
 
 /**
  * zap_page_range() for P (munmap / MADV_DONTNEED, mm/memory.c 4.10.17–4.15.18): tlb_gather_mmu,
@@ -55,10 +55,7 @@ export function* zap(w: World, t: SimThread, p: number, batchFull: boolean): Ste
       if (batchFull) forceFlush = true; // "if (unlikely(__tlb_remove_page(tlb, page))) { force_flush = 1; ..."
     }
     w.pt.clear(p);
-    if (!forceFlush) {
-      // The CPU TLB entries live on until tlb_finish_mmu(): the gather owes their flush.
-      for (const tlb of w.cpuTlbs) if (tlb.valid[p] === 1) tlb.deferred[p] = DeferState.Gathered;
-    }
+    if (!forceFlush) gatherCpuTlbEntries(w, p); // the CPU TLB entries live on until tlb_finish_mmu()
     w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)}: frame ${f} → none, gathered${forceFlush ? ' (force_flush)' : ''}`);
   } else if (kind === PteKind.Swap) {
@@ -91,64 +88,4 @@ export function* zap(w: World, t: SimThread, p: number, batchFull: boolean): Ste
   yield* rangeEnd(w, t, single(p), false);
   yield* tlbFinishMmu(w, t, p, tlbRange, gathered);
   yield* madviseExit(w, t, p);
-}
-
-/**
- * tlb_finish_mmu(&tlb, start, end): with ★ tlb.nestedFlush, `force = mm_tlb_flush_nested(mm)` widens
- * the gather to the whole range; tlb_flush_mmu() flushes if the gather has a range and frees what it
- * gathered; dec_tlb_flush_pending(mm).
- */
-function* tlbFinishMmu(w: World, t: SimThread, p: number, tlbRange: boolean, gathered: number): Step {
-  const nested = w.sites['tlb.nestedFlush'] === 'force' && w.mmTlb.pending > 1;
-  if (tlbRange || nested) {
-    yield* tlbFlushMmuTlbonly(w, t, p, `tlb_finish_mmu${nested ? ' (mm_tlb_flush_nested)' : ''}: tlb_flush_mmu_tlbonly`);
-  }
-  else markGatheredOverdue(w, p);
-  if (gathered >= 0) yield* tlbFlushMmuFree(w, t, p, gathered);
-  yield null;
-  t.label = 'tlb_finish_mmu: dec_tlb_flush_pending';
-  t.page = p;
-  w.mmTlb.pending--;
-}
-
-/**
- * This gather returns without flushing page p, so a CPU TLB entry another gather still owes is
- * stale past a MADV_DONTNEED that already returned (the 99baac21e458 race, without its fix).
- */
-export function markGatheredOverdue(w: World, p: number): void {
-  for (const tlb of w.cpuTlbs) {
-    if (tlb.valid[p] === 1 && tlb.deferred[p] === DeferState.Gathered) {
-      tlb.deferred[p] = DeferState.Overdue;
-      w.recheck(p);
-    }
-  }
-}
-
-/** tlb_flush_mmu_tlbonly(): tlb_flush() (the CPU TLBs) and — ★ zap.gatherInvalidate — mmu_notifier_invalidate_range(). */
-function* tlbFlushMmuTlbonly(w: World, t: SimThread, p: number, label: string): Step {
-  yield null;
-  const notify = w.sites['zap.gatherInvalidate'] === 'before-free';
-  t.label = `${label}: flush_tlb${notify ? ' + mmu_notifier_invalidate_range' : ''}`;
-  t.page = p;
-  w.flushCpuTlbs(single(p));
-  if (notify) yield* invalidateRange(w, t, single(p));
-}
-
-/** tlb_flush_mmu_free(): free_pages_and_swap_cache() of the gathered page. */
-function* tlbFlushMmuFree(w: World, t: SimThread, p: number, gathered: number): Step {
-  const frames = w.frames;
-  yield null;
-  t.label = 'tlb_flush_mmu_free: free_pages_and_swap_cache';
-  t.page = p;
-  if (
-    w.isFile[p] === 0 &&
-    w.backing.swapCache[p] === gathered &&
-    frames.lockOwner[gathered] === -1 &&
-    frames.refcount[gathered] === 2
-  ) {
-    // free_swap_cache(): an unlocked page whose only other user is the swap cache leaves it.
-    w.backing.swapCache[p] = -1;
-    frames.refcount[gathered]--;
-  }
-  if (frames.put(gathered) && w.tracing) w.note(`frame ${gathered} freed`);
 }

@@ -137,4 +137,27 @@ describe('deferred CPU TLB flushes (sim/kernel/tlbBatch.ts)', () => {
       assert.ok(!labelsOf(r, 'k2').some((l) => l.includes('flush_tlb')));
     });
   });
+
+  it('MADV_FREE: tlb_finish_mmu flushes only when madvise_free_pte_range cleaned a young or dirty PTE', () => {
+    const young = compile({
+      name: 'free',
+      world: { iommu: 'none' },
+      pages: { A: { cells: [1, 0, 0, 0] } },
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 0]] },
+        { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A']] },
+      ],
+    });
+    const cleaned = labelsOf(run(young, 'v4.13', [{ thread: 'cpu0' }, { thread: 'k0' }]).r, 'k0');
+    assert.ok(cleaned.some((l) => l.startsWith('tlb_finish_mmu: tlb_flush_mmu_tlbonly: flush_tlb')), cleaned.join('\n'));
+    // A swap PTE: free_swap_and_cache + pte_clear, no tlb_remove_tlb_entry, so an empty gather.
+    const swapped = compile({
+      name: 'free-swapped',
+      world: { iommu: 'none' },
+      pages: { A: { swapped: true } },
+      threads: [{ name: 'k0', on: 'kernel', ops: [['madvise-free', 'A']] }],
+    });
+    const none = labelsOf(run(swapped, 'v4.13', [{ thread: 'k0' }]).r, 'k0');
+    assert.ok(!none.some((l) => l.includes('flush_tlb')), none.join('\n'));
+  });
 });
