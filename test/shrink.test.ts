@@ -16,7 +16,7 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
   'unmap-window-madv-free': { steps: 24, threads: 3 }, // 43 → 24
   'soft-dirty-device-write': { steps: 15, threads: 2 }, // 16 → 15
   'zap-gather-free': { steps: 11, threads: 2 }, // 30 → 11
-  'kvm-stale-spte': { steps: 25, threads: 2 }, // 29 → 25
+  'kvm-stale-spte': { steps: 26, threads: 2 }, // 31 → 26 (0.5.0: the hva_to_pfn_fast step)
   'intel-svm-cow': { steps: 17, threads: 3 }, // 31 → 17
   'smmu-upgrade-livelock': { steps: 66, threads: 2 }, // 67 → 66: maxRetries PRI round trips are the race
   'writeback-device-write': { steps: 22, threads: 2 }, // 33 → 22
@@ -25,7 +25,7 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
   'ksm-device-write': { steps: 29, threads: 2 }, // → 29: ksmd's merge is longer since 0.4.0 (mmap_sem per try_to_merge_with_ksm_page, set_page_stable_node, stable_tree_insert)
   'mprotect-soft-dirty-file': { steps: 45, threads: 2 }, // 45 → 45: every op is the race (write, clear_refs, mprotect ×2, write, pagemap)
   'mprotect-soft-dirty-anon': { steps: 30, threads: 2 }, // 34 → 30
-  'kvm-apic-access-migrate': { steps: 57, threads: 2 }, // 64 → 57: the vCPU's reload (GUP, vmcs_write64, put_page) is inside the race
+  'kvm-apic-access-migrate': { steps: 48, threads: 2 }, // 58 → 48: the vCPU's reload (GUP, vmcs_write64, put_page) is inside the race
 };
 
 const SEARCH_SEEDS = 20000;
