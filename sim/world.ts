@@ -5,6 +5,7 @@ import { RwSem, SpinLock } from './model/locks.ts';
 import { TranslationCache } from './model/translationCache.ts';
 import { Device, createIommu, type Iommu } from './model/iommu.ts';
 import { Kvm } from './model/kvm.ts';
+import { MmTlbState } from './model/mmTlb.ts';
 import type { MmuNotifierOps, PageRange } from './model/secondaryMmu.ts';
 import type { Sites } from './variants/sites.ts';
 import type { CompiledScenario } from './scenario/compiled.ts';
@@ -32,6 +33,8 @@ export class World {
   readonly ptl: SpinLock[];
   readonly mmapSem = new RwSem();
   readonly cpuTlbs: TranslationCache[];
+  /** mm->tlb_flush_batched (sim/kernel/tlbBatch.ts). */
+  readonly mmTlb = new MmTlbState();
   readonly iommu: Iommu | null;
   readonly kvm: Kvm | null;
   readonly notifiers: MmuNotifierOps[] = [];

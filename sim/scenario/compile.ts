@@ -295,6 +295,20 @@ function resolveOp(
       }
       return p < 0 || q < 0 || p === q || isFile(p) || isFile(q) ? null : { kind: 'ksm-merge', page: p, other: q };
     }
+    case 'zap': {
+      // ["zap", page] or ["zap", page, "batch-full"]: the mmu_gather filled up (force_flush in zap_pte_range).
+      if (raw.length === 3) {
+        const p = page(1);
+        if (raw[2] !== 'batch-full') {
+          problems.push(`${at}[2]: the only zap option is "batch-full" (the mmu_gather is full: zap_pte_range flushes and frees before range_end)`);
+          return null;
+        }
+        return p < 0 ? null : { kind: 'zap', page: p, batchFull: true };
+      }
+      if (!arity(2, '["zap", page] or ["zap", page, "batch-full"]')) return null;
+      const p = page(1);
+      return p < 0 ? null : { kind: 'zap', page: p, batchFull: false };
+    }
     case 'mprotect': {
       if (!arity(3, '["mprotect", page, "r" | "rw"]')) return null;
       const p = page(1);
@@ -317,7 +331,7 @@ function resolveOp(
         problems.push(`${at}[1]: writeback (page_mkclean) applies to file pages; "${specs[p].name}" is anonymous (mark it "file": true)`);
         return null;
       }
-      return { kind: verb as 'reclaim' | 'madvise-free' | 'zap' | 'pagemap' | 'writeback' | 'migrate', page: p };
+      return { kind: verb as 'reclaim' | 'madvise-free' | 'pagemap' | 'writeback' | 'migrate', page: p };
     }
   }
 }

@@ -4,7 +4,9 @@ import type { IommuKind } from '../model/iommu.ts';
 export type Op =
   | { readonly kind: 'read'; readonly page: number; readonly cell: number; readonly value: 0 }
   | { readonly kind: 'write'; readonly page: number; readonly cell: number; readonly value: number }
-  | { readonly kind: 'reclaim' | 'madvise-free' | 'zap' | 'pagemap' | 'writeback' | 'migrate'; readonly page: number }
+  | { readonly kind: 'reclaim' | 'madvise-free' | 'pagemap' | 'writeback' | 'migrate'; readonly page: number }
+  /** batchFull: the mmu_gather is full, zap_pte_range takes its force_flush path (sim/kernel/zap.ts). */
+  | { readonly kind: 'zap'; readonly page: number; readonly batchFull: boolean }
   | { readonly kind: 'clear-refs' }
   | { readonly kind: 'ksm-merge'; readonly page: number; readonly other: number }
   | { readonly kind: 'mprotect'; readonly page: number; readonly prot: 'r' | 'rw' };

@@ -185,7 +185,7 @@ export class FootprintRecorder {
     if (w.kvm) caches.push(w.kvm.spte, ...w.kvm.vmcs);
     for (const c of caches) {
       const cr = c as unknown as Record<string, Indexed>;
-      for (const k of ['valid', 'frame', 'gen', 'write']) set(cr, k, this.trackArray(cr[k], xlat, 1, pages));
+      for (const k of ['valid', 'frame', 'gen', 'write', 'deferred']) set(cr, k, this.trackArray(cr[k], xlat, 1, pages));
     }
 
     set(w, 'windows', this.trackArray(w.windows, win, 1, pages));
@@ -207,6 +207,7 @@ export class FootprintRecorder {
       ptl[i] = locks.get(raw)!;
     }
     set(w, 'mmapSem', this.trackRwSem(w.mmapSem));
+    set(w, 'mmTlb', this.trackObject(w.mmTlb, 'mm.tlb', ['batched', 'pending']));
     const notifiers = w.notifiers as unknown as object[];
     if (w.iommu) {
       const raw = w.iommu;

@@ -26,6 +26,11 @@ const V4_13: Sites = {
   'ksm.replace': 'notify-under-ptl', // replace_page: ptep_clear_flush_notify() + set_pte_at_notify()
   'mprotect.notify': 'range-end', // change_pmd_range: mmu_notifier_invalidate_range_start/end
   'mprotect.writeUpgrade': 'dirty-accountable', // change_pte_range: dirty_accountable && pte_dirty && (pte_soft_dirty || !VM_SOFTDIRTY) — the real soft-dirty bug (same in 4.10, 4.11, 4.15)
+  'unmap.tlbBatch': 'deferred', // try_to_unmap_one: should_defer_flush() → ptep_get_and_clear + set_tlb_ubc_flush_pending (x86, every version here)
+  'tlb.batchedPending': 'flush', // change_pte_range / zap_pte_range / madvise_free_pte_range: flush_tlb_batched_pending() (3ea277194daa; read in 4.13.9, 4.15.18, torvalds/linux)
+  'tlb.nestedFlush': 'force', // tlb_finish_mmu: "bool force = mm_tlb_flush_nested(tlb->mm);" (99baac21e458; read in 4.13.9)
+  'zap.flushRange': 'none', // zap_page_range 4.13.9: no flush_tlb_range before range_end
+  'clearRefs.tlbFlush': 'tlb-gather', // clear_refs_write 4.13.9: tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(&tlb, 0, -1) (v6.6 not read: inherits)
   'kvm.retryCheck': 'true', // tdp_page_fault / __direct_map: mmu_notifier_retry()
   'kvm.seqIncrement': 'locked', // kvm_mmu_notifier_invalidate_range_end: seq++ under mmu_lock
   'kvm.apicReload': 'none', // fb1522e099f0/369ea8242c0f removed kvm_mmu_notifier_invalidate_page; kvm_arch_mmu_notifier_invalidate_page is left uncalled
@@ -43,6 +48,7 @@ const V4_15: Sites = {
   'ksm.writeProtect': 'range-end', // write_protect_page: ptep_clear_flush(), "No need to notify"
   'ksm.replace': 'range-end', // replace_page: ptep_clear_flush(), read-only → read-only same content
   'kvm.apicReload': 'range-start', // b1394e745b94 (v4.15-rc, "KVM: x86: fix APIC page invalidation"): kvm_arch_mmu_notifier_invalidate_range from range_start
+  'zap.flushRange': 'before-range-end', // zap_page_range 4.15.18: flush_tlb_range(vma, start, end) in the vma loop, before range_end
 };
 
 /** v6.6 (mm/mmu_notifier.c, mm/mprotect.c, arch/arm64/mm/fault.c of v6.6). */
@@ -65,6 +71,9 @@ const PRESET_LIST: readonly Variant[] = [
       'unmap.notify': 'after-unlock', // "out_unmap: pte_unmap_unlock(pte, ptl); ... mmu_notifier_invalidate_page(mm, address);"
       'unmap.rangeBracket': 'false',
       'mkclean.notify': 'after-unlock',
+      'tlb.batchedPending': 'none', // 4.10.17 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9)
+      'tlb.nestedFlush': 'none', // 4.10.17 tlb_finish_mmu: tlb_flush_mmu(tlb) only; tlb_flush_pending is a bool of change_protection
+      'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.10.17: "mmu_notifier_invalidate_range_end(mm, 0, -1); flush_tlb_mm(mm);"
       'kvm.apicReload': 'invalidate-page', // kvm_mmu_notifier_invalidate_page → kvm_arch_mmu_notifier_invalidate_page (x86.c)
     },
   },
@@ -77,6 +86,9 @@ const PRESET_LIST: readonly Variant[] = [
       'unmap.notify': 'page-under-ptl', // "discard: page_remove_rmap(); put_page(); mmu_notifier_invalidate_page(mm, address);" in the loop
       'unmap.rangeBracket': 'false',
       'mkclean.notify': 'page-under-ptl', // "if (ret) { mmu_notifier_invalidate_page(vma->vm_mm, address); (*cleaned)++; }" in the loop
+      'tlb.batchedPending': 'none', // 4.11.0 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9; 4.11.x stable not checked)
+      'tlb.nestedFlush': 'none', // 4.11.0 tlb_finish_mmu has no mm_tlb_flush_nested (99baac21e458 came later)
+      'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.11.0: flush_tlb_mm(mm)
       'kvm.apicReload': 'invalidate-page', // kvm_mmu_notifier_invalidate_page → kvm_arch_mmu_notifier_invalidate_page (x86.c)
     },
   },
