@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { compiledModule } from '../farm/compiled.ts';
 import type { Task, TaskMessage, TaskReply } from './task.ts';
 
 interface Slot {
@@ -28,7 +29,9 @@ interface Queued {
 export class TaskPool {
   private readonly slots: Slot[] = [];
   private readonly queue: Queued[] = [];
-  private readonly entry = fileURLToPath(new URL('./task.ts', import.meta.url));
+  /** bench/task.ts, compiled when dist/ is current (farm/compiled.ts): no tsx start-up per process. */
+  private readonly compiled = compiledModule(new URL('./task.ts', import.meta.url));
+  private readonly entry = fileURLToPath(this.compiled ?? new URL('./task.ts', import.meta.url));
   private nextId = 0;
   private closed = false;
 
@@ -41,7 +44,7 @@ export class TaskPool {
   }
 
   private spawn(slot: Slot): void {
-    const p = fork(this.entry, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const p = fork(this.entry, [], { execArgv: this.compiled ? [] : ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     slot.proc = p;
     slot.dirty = false;
     p.on('message', (m: TaskReply) => {

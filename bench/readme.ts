@@ -95,6 +95,10 @@ export function benchmarksSection(r: BenchResults): string {
       const after = x.schedulesPerSecAfterStartup !== undefined ? ` (${k(x.schedulesPerSecAfterStartup)} without the ${k(x.startupMs ?? 0)} ms thread start-up)` : '';
       rows.push([`local, ${x.workers === 1 ? '1 worker (in-process)' : `${x.workers} worker threads`}`, k(x.seeds), k(x.schedulesPerSec) + after, pct(x.efficiency), '']);
     }
+    if (loc.threadStart) {
+      const ms = (x: number | null) => (x === null ? 'n/a' : `${k(x)} ms`);
+      rows.push([`one worker thread's start-up: compiled ${ms(loc.threadStart.compiledMs)}, tsx ${ms(loc.threadStart.tsxMs)} (load ${loc.loadAverage.start.toFixed(1)})`, '', '', '', '']);
+    }
   }
   const farm = r.scaling.farm;
   if (farm.available) {

@@ -106,6 +106,15 @@ export function formatAll(r: BenchResults): string {
       ),
     );
     out.push(`same schedules/steps for every worker count: ${loc.sameResult ? 'yes' : 'NO'}`);
+    if (loc.threadStart) {
+      const ms = (x: number | null) => (x === null ? 'n/a' : `${k(x)} ms`);
+      out.push(
+        `worker threads ran ${loc.workerEntry === 'compiled' ? 'compiled JavaScript (dist/)' : 'the sources through tsx'}; ` +
+          `one thread's start-up (new Worker → first one-seed result, median of ${loc.threadStart.samples}): ` +
+          `compiled ${ms(loc.threadStart.compiledMs)}, tsx ${ms(loc.threadStart.tsxMs)}; ` +
+          `load average ${loc.loadAverage.start.toFixed(2)} → ${loc.loadAverage.end.toFixed(2)} during the scaling runs`,
+      );
+    }
   } else out.push('local: unavailable (see failures)');
   const farm = r.scaling.farm;
   if (farm.available) {

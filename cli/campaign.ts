@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compileScenario } from '../sim/scenario/compile.ts';
 import { emptyBatch, mergeBatches, runSeeds, type BatchResult } from '../sim/fuzz.ts';
 import type { Finding } from '../sim/finding.ts';
+import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
 import type { Chunk, FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 
 /**
@@ -93,20 +94,17 @@ export async function runLocalCampaign(c: LocalCampaign, onProgress?: (p: Campai
   return mergeChunks(results);
 }
 
-/** Worker options: the thread registers tsx itself (fuzzWorker.mjs), so drop a parent's `--import tsx`. */
-function workerExecArgv(): string[] {
-  const out: string[] = [];
-  const argv = process.execArgv;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if ((a === '--import' || a === '--loader') && /(^|[/\\])tsx([/\\]|$)|^tsx$/.test(argv[i + 1] ?? '')) {
-      i++;
-      continue;
-    }
-    if (/^--(import|loader)=tsx$/.test(a)) continue;
-    out.push(a);
-  }
-  return out;
+/**
+ * The fuzz worker thread's entry and options. Compiled JavaScript when it can (dist/cli/fuzzWorker.js:
+ * the installed command, or a checkout whose dist/ is current, farm/compiled.ts) — a thread then
+ * starts in tens of milliseconds. Otherwise fuzzWorker.mjs, which registers tsx in the thread and
+ * loads the TypeScript worker (Node 20 does not apply the parent's `--import tsx` hooks to a
+ * worker's entry module). Either way a parent's `--import tsx` is dropped from the thread's options:
+ * the compiled thread does not need it, the tsx one registers it itself.
+ */
+export function fuzzWorkerEntry(): { entry: URL; compiled: boolean; execArgv: string[] } {
+  const compiled = compiledModule(new URL('./fuzzWorker.ts', import.meta.url));
+  return { entry: compiled ?? new URL('./fuzzWorker.mjs', import.meta.url), compiled: compiled !== undefined, execArgv: threadExecArgv() };
 }
 
 function runPool(
@@ -117,8 +115,7 @@ function runPool(
   complete: (chunk: number, b: BatchResult) => void,
 ): Promise<void> {
   const init: WorkerInit = { scenario: c.scenario, variant: c.variant, strategy: c.strategy, coverage: c.coverage ?? false, oracles: c.oracles };
-  const entry = new URL('./fuzzWorker.mjs', import.meta.url);
-  const execArgv = workerExecArgv();
+  const { entry, execArgv } = fuzzWorkerEntry();
   return new Promise<void>((resolve, reject) => {
     const workers: Worker[] = [];
     let next = 0;

@@ -4,7 +4,7 @@ import { runSeeds } from '../sim/fuzz.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.ts';
 
 /**
- * A fuzz worker thread (loaded by fuzzWorker.mjs): compiles the campaign's scenario once, then runs
+ * A fuzz worker thread (compiled: dist/cli/fuzzWorker.js; from source: through fuzzWorker.mjs): compiles the campaign's scenario once, then runs
  * each seed range it is sent with sim's runSeeds and posts the batch back.
  */
 const port = parentPort;

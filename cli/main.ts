@@ -5,6 +5,7 @@ import os from 'node:os';
 import { intParser } from './args.ts';
 import { EXIT, UsageError } from './errors.ts';
 import { addFarmCommands } from '../farm/cli.ts';
+import { packagePath } from '../farm/compiled.ts';
 
 /**
  * The `racefarm` command line (README.md "Command line", a contract). Run from a checkout as
@@ -18,7 +19,7 @@ const MAX_WORKERS = 256;
 
 function packageVersion(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

@@ -1,12 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT, compiledModule } from './compiled.ts';
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const ROOT = PACKAGE_ROOT;
 
 /** Short lock and stalled-check timings, so a killed worker's job comes back within ~3 s. */
 export const FAST_LOCKS = { RACEFARM_LOCK_MS: '2000', RACEFARM_STALLED_MS: '1000' };
 
-/** A farm process (`node --import tsx farm/main.ts …`) with its output collected. */
+/** A farm process (`node dist/farm/main.js …`, or `node --import tsx farm/main.ts …` when dist/ is not current) with its output collected. */
 export class FarmProc {
   out = '';
   err = '';
@@ -57,7 +58,9 @@ export class FarmProc {
 }
 
 export function farmProcess(args: string[], env: Record<string, string> = {}): FarmProc {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'farm/main.ts', ...args], {
+  const compiled = compiledModule(new URL('./main.ts', import.meta.url));
+  const entry = compiled ? [fileURLToPath(compiled)] : ['--import', 'tsx', 'farm/main.ts'];
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

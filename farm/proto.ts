@@ -1,9 +1,10 @@
-import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { packagePath } from './compiled.ts';
 
-export const PROTO_PATH = fileURLToPath(new URL('../proto/racefarm.proto', import.meta.url));
+// proto/ sits at the package root, beside dist/ when this module runs compiled.
+export const PROTO_PATH = packagePath('proto', 'racefarm.proto');
 
 /** keepCase: fields are snake_case as in the .proto; uint64 arrive as decimal strings. */
 export const LOADER_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };

@@ -3,6 +3,7 @@ import { Worker as ThreadWorker, threadId } from 'node:worker_threads';
 import { Queue, Worker, type Job } from 'bullmq';
 import { PREFIX, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
 import { keys } from '../farm/keys.ts';
+import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
 import {
   JOB_OPTIONS,
   QUEUES,
@@ -164,19 +165,27 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
   };
 }
 
+/**
+ * One worker thread (thread.ts). Compiled JavaScript when it can (farm/compiled.ts: installed, or a
+ * checkout whose dist/ is current). Otherwise the TypeScript source: a worker thread does not
+ * inherit the parent's `--import tsx` loader hooks, so the thread registers them, then loads it.
+ */
+function startThread(workerData: { redisUrl: string; timing: LockTiming }): ThreadWorker {
+  const source = new URL('./thread.ts', import.meta.url);
+  const compiled = compiledModule(source);
+  const execArgv = threadExecArgv();
+  if (compiled) return new ThreadWorker(compiled, { workerData, execArgv });
+  const code = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(source.href)}); });`;
+  return new ThreadWorker(code, { eval: true, workerData, execArgv });
+}
+
 /** N worker threads, each a one-job worker with its own connections. */
 async function startThreads(opts: WorkerOptions, n: number, sink: MetricSink | undefined): Promise<Omit<WorkerHandle, 'metricsUrl'>> {
   const log = opts.log ?? (() => {});
   const threads: ThreadWorker[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
-    // A worker thread does not inherit the parent's `--import tsx` loader hooks: register them in
-    // the thread, then load the TypeScript entry.
-    const entry = new URL('./thread.ts', import.meta.url).href;
-    const t = new ThreadWorker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, {
-      eval: true,
-      workerData: { redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming() },
-    });
+    const t = startThread({ redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming() });
     threads.push(t);
     ready.push(
       new Promise<void>((resolve, reject) => {
