@@ -16,7 +16,7 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
   'unmap-window-madv-free': { steps: 11, threads: 3 }, // → 11, 3: random's first finding is the split mapping (seed 0); 0.5.0: the CPU thread stays, it is what makes reclaim defer its flush (should_defer_flush)
   'soft-dirty-device-write': { steps: 18, threads: 2 }, // 19 → 18 (0.5.0: clear_refs' VM_SOFTDIRTY pass under down_write is 3 steps)
   'zap-gather-free': { steps: 12, threads: 2 }, // → 12 (0.5.0: tlb_finish_mmu's dec_tlb_flush_pending step)
-  'kvm-stale-spte': { steps: 26, threads: 3 }, // 30 → 26, 3 threads (0.5.0: cpu0 stays — with a CPU thread reclaim defers its TLB flush, should_defer_flush, so the unmapping step the signature names is ptep_get_and_clear + set_tlb_ubc_flush_pending; without it, ptep_clear_flush)
+  'kvm-stale-spte': { steps: 27, threads: 3 }, // 32 → 27, 3 threads (0.5.0: +1 hva_to_pfn_fast step; cpu0 stays — with a CPU thread reclaim defers its TLB flush, should_defer_flush, so the unmapping step the signature names is ptep_get_and_clear + set_tlb_ubc_flush_pending; without it, ptep_clear_flush)
   'intel-svm-cow': { steps: 17, threads: 3 }, // 31 → 17
   'smmu-upgrade-livelock': { steps: 69, threads: 2 }, // → 69: maxRetries PRI round trips are the race (0.5.0: +3 clear_refs steps)
   'writeback-device-write': { steps: 22, threads: 2 }, // 33 → 22
@@ -27,7 +27,7 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
   'mprotect-soft-dirty-anon': { steps: 33, threads: 2 }, // 37 → 33 (0.5.0: +3 clear_refs steps)
   'reclaim-zap-stale-tlb': { steps: 20, threads: 3 }, // 22 → 20: cpu0's two writes, reclaim and the zap are all the race
   'reclaim-mprotect-stale-tlb': { steps: 18, threads: 3 }, // 19 → 18
-  'kvm-apic-access-migrate': { steps: 57, threads: 2 }, // 64 → 57: the vCPU's reload (GUP, vmcs_write64, put_page) is inside the race
+  'kvm-apic-access-migrate': { steps: 48, threads: 2 }, // 58 → 48: the vCPU's reload (GUP, vmcs_write64, put_page) is inside the race
 };
 
 const SEARCH_SEEDS = 40000; // mprotect-soft-dirty-anon's first random hit is seed 28310 (0.5.0)

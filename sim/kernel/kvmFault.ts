@@ -25,7 +25,9 @@ export function* getUserPage(w: World, t: SimThread, p: number, write: boolean):
     if (w.pt.kind[p] === PteKind.Present && (!write || w.pt.write[p] === 1)) {
       f = w.pt.frame[p];
       w.frames.refcount[f]++; // get_page()
-      if (write) w.pt.dirty[p] = 1; // FOLL_WRITE: mark_page_accessed + the PTE is already dirty-able
+      // FOLL_TOUCH: "if ((flags & FOLL_WRITE) && !pte_dirty(pte) && !PageDirty(page)) set_page_dirty(page);"
+      // (mm/gup.c follow_page_pte, 4.10–6.6): PG_dirty, never the PTE's dirty bit.
+      if (write && w.pt.dirty[p] === 0 && w.frames.dirty[f] === 0) w.frames.dirty[f] = 1;
       t.label = 'follow_page_pte: get_page + pte_unmap_unlock';
       unlockPtlNow(w, t, p);
       if (w.tracing) w.note(`frame ${f} pinned`);
@@ -41,11 +43,53 @@ export function* getUserPage(w: World, t: SimThread, p: number, write: boolean):
   return f;
 }
 
+/** hvaToPfn's result: the frame, with MAP_WRITABLE set when the spte may be writable. */
+const MAP_WRITABLE = 1 << 30;
+const PFN_MASK = MAP_WRITABLE - 1;
+
+/**
+ * hva_to_pfn() for the vCPU fault (virt/kvm/kvm_main.c, 4.10–4.15; try_async_pf passes `async` and
+ * `&map_writable`):
+ *   hva_to_pfn_fast(): "Fast pin a writable pfn only if it is a write fault request or the caller
+ *     allows to map a writable pfn for a read fault request" — __get_user_pages_fast(addr, 1, 1):
+ *     a lockless walk that pins a present *writable* PTE's page (no mmap_sem, no PT lock, no dirty
+ *     bit touched), *writable = true;
+ *   else hva_to_pfn_slow(): get_user_pages with FOLL_WRITE only on a write fault, *writable =
+ *     write_fault, and "map read fault as writable if possible": __get_user_pages_fast(addr, 1, 1)
+ *     again, taking that page writable if the PTE is writable now.
+ * So a read fault on a writable PTE gets a writable spte (and the guest's writes through it set no
+ * PTE dirty bit: the dirt reaches the page when the spte is zapped, Kvm.zap).
+ */
+function* hvaToPfn(w: World, t: SimThread, p: number, write: boolean): Generator<Gate | null, number, void> {
+  const pt = w.pt;
+  yield null;
+  t.label = 'hva_to_pfn_fast: __get_user_pages_fast(write=1)';
+  t.page = p;
+  if (pt.kind[p] === PteKind.Present && pt.write[p] === 1) {
+    const f = pt.frame[p];
+    w.frames.refcount[f]++;
+    if (w.tracing) w.note(`frame ${f} pinned writable`);
+    return f | MAP_WRITABLE;
+  }
+  const f = yield* getUserPage(w, t, p, write);
+  if (f < 0 || write) return f < 0 ? f : f | MAP_WRITABLE;
+  yield null;
+  t.label = 'hva_to_pfn_slow: map read fault as writable if possible (__get_user_pages_fast)';
+  t.page = p;
+  if (pt.kind[p] === PteKind.Present && pt.write[p] === 1) {
+    const wf = pt.frame[p];
+    w.frames.refcount[wf]++;
+    w.frames.put(f); // put_page(page[0]); page[0] = wpage[0]
+    return wf | MAP_WRITABLE;
+  }
+  return f;
+}
+
 /**
  * A vCPU access to guest memory backed by host page P: an spte hit accesses the frame; otherwise
  * the EPT-violation path (arch/x86/kvm/mmu.c tdp_page_fault, v4.13):
  *   mmu_seq = kvm->mmu_notifier_seq; smp_rmb();
- *   pfn = gfn_to_pfn (get_user_pages: takes a reference)
+ *   pfn = gfn_to_pfn (hvaToPfn: takes a reference, says whether the spte may be writable)
  *   spin_lock(&kvm->mmu_lock);
  *   if (mmu_notifier_retry(kvm, mmu_seq)) goto out_unlock;   ★ kvm.retryCheck
  *   __direct_map(): install the spte
@@ -82,12 +126,14 @@ export function* vcpuAccess(w: World, t: SimThread, op: AccessOp): Step {
     t.label = write ? 'vcpu store: EPT violation, tdp_page_fault: mmu_seq = mmu_notifier_seq' : 'vcpu load: EPT violation, tdp_page_fault: mmu_seq = mmu_notifier_seq';
     const mmuSeq = kvm.seq;
     if (w.tracing) w.note(`mmu_seq = ${mmuSeq}`);
-    const f = yield* getUserPage(w, t, p, write);
-    if (f < 0) {
+    const pinned = yield* hvaToPfn(w, t, p, write);
+    if (pinned < 0) {
       // gfn_to_pfn failed (KVM_PFN_ERR_FAULT): the access is abandoned (the guest would get an MMIO exit).
       if (w.tracing) w.note(`get_user_pages(${w.pageName(p)}) failed: -EFAULT`);
       return;
     }
+    const f = pinned & PFN_MASK;
+    const writable = (pinned & MAP_WRITABLE) !== 0;
     yield kvm.mmuLock;
     kvm.mmuLock.acquire(t.id);
     t.label = 'tdp_page_fault: spin_lock(mmu_lock)';
@@ -101,9 +147,10 @@ export function* vcpuAccess(w: World, t: SimThread, op: AccessOp): Step {
       if (kvm.count !== 0) gate = invalidationDone;
     } else {
       t.label = '__direct_map: install spte';
-      kvm.spte.fill(p, f, w.frames.gen[f], write);
+      // set_spte(): writable when map_writable (pte_access & ACC_WRITE_MASK), read fault or not.
+      kvm.spte.fill(p, f, w.frames.gen[f], writable);
       w.touch(p);
-      if (w.tracing) w.note(`spte ${w.pageName(p)} → frame ${f}${write ? ' rw' : ' ro'}${retry ? ' (stale: an invalidation raced)' : ''}`);
+      if (w.tracing) w.note(`spte ${w.pageName(p)} → frame ${f}${writable ? ' rw' : ' ro'}${retry ? ' (stale: an invalidation raced)' : ''}`);
     }
     yield null;
     t.label = 'tdp_page_fault: spin_unlock(mmu_lock) + kvm_release_pfn_clean';

@@ -72,9 +72,18 @@ export class Kvm implements MmuNotifierOps {
     if (w.sites['kvm.apicReload'] === 'invalidate-range' && this.coversApic(r)) this.requestApicReload(w, 'kvm_arch_mmu_notifier_invalidate_range');
   }
 
-  /** kvm_unmap_hva_range() + kvm_flush_remote_tlbs(): drop the sptes of the range. */
+  /**
+   * kvm_unmap_hva_range() + kvm_flush_remote_tlbs(): drop the sptes of the range. Dropping a
+   * writable spte dirties its page: mmu_spte_clear_track_bits() "if (is_dirty_spte(old_spte))
+   * kvm_set_pfn_dirty(pfn)" (arch/x86/kvm/mmu.c; without EPT A/D bits is_dirty_spte() is the
+   * writable bit, and set_spte() makes a writable spte dirty anyway) → SetPageDirty.
+   */
   private zap(w: World, r: PageRange): void {
-    for (let p = r.first; p <= r.last; p++) if (this.spte.flush(p)) w.touch(p);
+    const spte = this.spte;
+    for (let p = r.first; p <= r.last; p++) {
+      if (spte.valid[p] === 1 && spte.write[p] === 1) w.frames.dirty[spte.frame[p]] = 1;
+      if (spte.flush(p)) w.touch(p);
+    }
     if (w.tracing) w.note(`kvm_unmap_hva_range ${w.rangeText(r)}`);
   }
 
