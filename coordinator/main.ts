@@ -3,7 +3,8 @@ import { HealthImplementation } from 'grpc-health-check';
 import { Queue, Worker, type Job } from 'bullmq';
 import { PREFIX, connectRedis, lockTiming, parseHostPort, type LockTiming } from '../farm/config.ts';
 import { FarmStore } from '../farm/store.ts';
-import { JOB_OPTIONS, QUEUES, fuzzJobId, minimizeJobId, type FuzzJobData, type ResultJobData } from '../farm/jobs.ts';
+import { QUEUES, fuzzJobId, jobOptions, minimizeJobId, type FuzzJobData, type MinimizeJobData, type ResultJobData } from '../farm/jobs.ts';
+import { escapeText } from '../farm/safeText.ts';
 import { ranges, type CampaignSpec } from '../farm/campaign.ts';
 import type { Finding } from '../sim/finding.ts';
 import { FARM_SERVICE_NAME, loadProtos } from '../farm/proto.ts';
@@ -41,7 +42,7 @@ export class Farm {
   constructor(
     readonly store: FarmStore,
     readonly fuzz: Queue<FuzzJobData>,
-    readonly minimize: Queue,
+    readonly minimize: Queue<MinimizeJobData>,
     readonly log: (msg: string) => void,
     readonly metrics: CoordinatorMetrics = new CoordinatorMetrics({ defaultMetrics: false }),
   ) {}
@@ -63,6 +64,11 @@ export class Farm {
   /** Adds the fuzz job of every range not yet recorded (same job ids: re-adding is a no-op). */
   async enqueueCampaign(id: string, spec: CampaignSpec): Promise<number> {
     const done = await this.store.recordedRanges(id);
+    return this.enqueueRanges(id, spec, (r) => !done.has(r.start));
+  }
+
+  /** Adds the fuzz jobs of the campaign's ranges that `want` selects, then marks it enqueued. */
+  async enqueueRanges(id: string, spec: CampaignSpec, want: (r: { start: number; count: number }) => boolean): Promise<number> {
     let batch: { name: string; data: FuzzJobData; opts: { jobId: string } }[] = [];
     let n = 0;
     const flush = async () => {
@@ -71,7 +77,7 @@ export class Farm {
       batch = [];
     };
     for (const r of ranges(spec)) {
-      if (done.has(r.start)) continue;
+      if (!want(r)) continue;
       batch.push({
         name: 'fuzz',
         data: {
@@ -91,6 +97,66 @@ export class Farm {
     await flush();
     await this.store.markEnqueued(id);
     return n;
+  }
+
+  /**
+   * Jobs that failed every attempt (BullMQ's failed set): a fuzz job's range is recorded as failed
+   * in its campaign (which then ends `incomplete` rather than waiting forever), a minimize job's
+   * finding as `failed` with the reason (which releases the campaigns waiting on it). Each job is
+   * removed once recorded, so a retry can add the same job id again; recording twice (a crash
+   * between the two) changes nothing. Runs at start and then every few seconds.
+   */
+  async sweepFailed(): Promise<number> {
+    let n = 0;
+    for (const job of await this.fuzz.getFailed(0, 499)) {
+      // The job id is the authority (`<campaign>_<seedStart>`): the data may be what broke it.
+      const jid = String(job.id ?? '');
+      const cut = jid.lastIndexOf('_');
+      const campaign = jid.slice(0, cut);
+      const seedStart = Number(jid.slice(cut + 1));
+      const spec = cut > 0 && Number.isSafeInteger(seedStart) ? await this.store.campaignSpec(campaign) : null;
+      if (spec) {
+        const seedCount = Math.min(spec.batchSize, spec.seedStart + spec.seedCount - seedStart);
+        const error = escapeText(`${job.failedReason || 'failed'} (after ${job.attemptsMade} attempts)`, 500);
+        if (await this.store.recordFailedRange(campaign, { seedStart, seedCount, error })) {
+          this.log(`campaign ${campaign}: seeds [${seedStart}, ${seedStart + seedCount}) failed for good: ${error}`);
+          n++;
+        }
+      }
+      await job.remove().catch(() => {});
+    }
+    for (const job of await this.minimize.getFailed(0, 499)) {
+      const sig = String(job.id ?? '').replace(/^m_/, '');
+      const reason = escapeText(`minimize job failed after ${job.attemptsMade} attempts: ${job.failedReason || 'failed'}`, 500);
+      if (/^[0-9a-f]{1,64}$/.test(sig)) {
+        await this.store.recordMinimized({ kind: 'minimized', signature: sig, ok: false, finding: null, trace: '', reason, elapsedMs: 0 });
+        this.log(`finding ${sig}: ${reason}`);
+        n++;
+      }
+      await job.remove().catch(() => {});
+    }
+    return n;
+  }
+
+  /**
+   * `campaign retry`: re-enqueues the ranges that failed for good. Idempotent: the ranges are taken
+   * atomically (a second retry finds none), a range counts once when recorded, and a stale failed
+   * job is removed before its id is added again.
+   */
+  async retryCampaign(id: string): Promise<{ state: string; retried: number } | null> {
+    const t = await this.store.takeFailedRanges(id);
+    if (!t) return null;
+    if (t.starts.length === 0) return { state: t.state, retried: 0 };
+    const spec = await this.store.campaignSpec(id);
+    if (!spec) return { state: t.state, retried: 0 };
+    const want = new Set(t.starts);
+    for (const s of t.starts) {
+      const job = await this.fuzz.getJob(fuzzJobId(id, s));
+      if (job && (await job.isFailed())) await job.remove().catch(() => {});
+    }
+    const n = await this.enqueueRanges(id, spec, (r) => want.has(r.start));
+    this.log(`campaign ${id}: retrying ${n} failed ranges`);
+    return { state: t.state, retried: n };
   }
 
   /** Removes the waiting fuzz jobs of a campaign (active ones finish; workers skip cancelled ones). */
@@ -138,6 +204,7 @@ export class Farm {
       const rec = await this.store.getFinding(sig);
       if (rec) await this.enqueueMinimize(sig, rec.raw, rec.summary.campaign);
     }
+    await this.sweepFailed();
   }
 }
 
@@ -153,8 +220,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const { host, port } = parseHostPort(opts.grpc, '--grpc');
   const redis = connectRedis(opts.redisUrl);
   const store = new FarmStore(redis);
-  const fuzz = new Queue<FuzzJobData>(QUEUES.fuzz, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
-  const minimize = new Queue(QUEUES.minimize, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
+  const fuzz = new Queue<FuzzJobData>(QUEUES.fuzz, { connection: redis, prefix: PREFIX, defaultJobOptions: jobOptions() });
+  const minimize = new Queue<MinimizeJobData>(QUEUES.minimize, { connection: redis, prefix: PREFIX, defaultJobOptions: jobOptions() });
   const resultsQueue = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX });
   const metrics = new CoordinatorMetrics({
     // Read when Prometheus scrapes: recent campaigns and every queue's job counts.
@@ -190,6 +257,19 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   results.on('failed', (job, e) => log(`result ${job?.id} failed: ${e.message}`));
   await results.waitUntilReady();
 
+  // Jobs that fail for good end their campaign (or finding) instead of stranding it.
+  const sweepMs = Number(process.env.RACEFARM_SWEEP_MS) > 0 ? Number(process.env.RACEFARM_SWEEP_MS) : 2000;
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping || redis.status !== 'ready') return;
+    sweeping = true;
+    farm
+      .sweepFailed()
+      .catch((e) => log(`sweep of failed jobs: ${(e as Error).message}`))
+      .finally(() => (sweeping = false));
+  }, sweepMs);
+  sweeper.unref();
+
   const server = new grpc.Server({ interceptors: opts.token ? [bearerInterceptor(opts.token)] : [] });
   const { farm: farmCtor } = loadProtos();
   const svc = farmService(farm);
@@ -222,6 +302,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     metrics,
     close() {
       closing ??= (async () => {
+        clearInterval(sweeper);
         await metricsServer?.close();
         svc.stop();
         await new Promise<void>((resolve) => {

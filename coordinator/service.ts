@@ -6,7 +6,7 @@ import { checkFindingShape, replayFinding } from '../sim/replay.ts';
 import { renderTable } from '../sim/trace/table.ts';
 import type { Finding } from '../sim/finding.ts';
 import { validateCampaign, type StartCampaignInput } from '../farm/campaign.ts';
-import type { CampaignView, FindingSummary } from '../farm/store.ts';
+import { TERMINAL_STATES, type CampaignView, type FindingSummary } from '../farm/store.ts';
 import type { Farm } from './main.ts';
 
 /** A gRPC error with a status code; the details name the field at fault. */
@@ -53,6 +53,8 @@ export function campaignMessage(c: CampaignView) {
     coverage: c.coverage,
     coverage_features: c.coverageFeatures,
     compute_ms: String(c.computeMs),
+    failed_ranges: c.failedRanges.map((r) => ({ seed_start: String(r.seedStart), seed_count: String(r.seedCount), error: r.error })),
+    failed_range_count: c.failedRangeCount,
   };
 }
 
@@ -143,6 +145,13 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
         const spec = await store.campaignSpec(id);
         if (spec) farm.log(`campaign ${id} cancelled: removed ${await farm.removeWaiting(id, spec)} waiting jobs`);
       }
+      return campaignMessage(await getCampaign(id));
+    }),
+
+    RetryCampaign: unaryG(async (req) => {
+      const id = campaignId(req);
+      const r = await farm.retryCampaign(id);
+      if (r === null) throw new RpcError(grpc.status.NOT_FOUND, `id: no campaign ${JSON.stringify(id)}`);
       return campaignMessage(await getCampaign(id));
     }),
 
@@ -250,7 +259,7 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
             last = key;
             call.write({ progress: msg });
           }
-          if (c.state === 'done' || c.state === 'cancelled') {
+          if (TERMINAL_STATES.has(c.state)) {
             stop();
             call.end();
             return;

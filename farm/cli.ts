@@ -94,7 +94,7 @@ async function withFarm<T>(flags: ClientFlags, fn: (c: FarmClient) => Promise<T>
 
 function progressLine(c: CampaignView): string {
   const oracles = Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `${c.id} ${c.state}: ${c.jobsDone}/${c.jobsTotal} jobs, ${c.schedules} schedules, ${c.steps} steps, ${c.uniqueSignatures} signatures${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}${c.coverage ? `, ${c.coverageFeatures} coverage features` : ''}${oracles ? `, ${oracles}` : ''}`;
+  return `${c.id} ${c.state}: ${c.jobsDone}/${c.jobsTotal} jobs, ${c.schedules} schedules, ${c.steps} steps, ${c.uniqueSignatures} signatures${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}${c.coverage ? `, ${c.coverageFeatures} coverage features` : ''}${c.failedRangeCount ? `, ${c.failedRangeCount} failed ranges` : ''}${oracles ? `, ${oracles}` : ''}`;
 }
 
 function findingLine(f: FindingSummary): string {
@@ -115,7 +115,18 @@ function statusText(c: CampaignView): string {
     `oracles    ${Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ') || '-'}`,
     `signatures ${c.uniqueSignatures}${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}`,
     `coverage   ${c.coverage ? `${c.coverageFeatures} features` : 'not collected'}`,
+    ...failedLines(c),
   ].join('\n');
+}
+
+/** The failed ranges of a campaign, one line each, at most 10 listed ("… and N more"). */
+function failedLines(c: CampaignView): string[] {
+  if (c.failedRangeCount === 0) return [];
+  const shown = c.failedRanges.slice(0, 10);
+  const lines = [`failed     ${c.failedRangeCount} seed range${c.failedRangeCount === 1 ? '' : 's'} (not in the totals; \`racefarm campaign retry ${c.id}\` runs them again)`];
+  for (const r of shown) lines.push(`           [${r.seedStart}, ${r.seedStart + r.seedCount}) ${r.error}`);
+  if (c.failedRangeCount > shown.length) lines.push(`           … and ${c.failedRangeCount - shown.length} more`);
+  return lines;
 }
 
 /** Streams a campaign's events to stdout; rides out a coordinator restart (UNAVAILABLE) for a minute. */
@@ -133,7 +144,7 @@ async function follow(c: FarmClient, id: string, json: boolean): Promise<void> {
         onEvent(e);
       });
       if (!last) throw new Error(`campaign ${id}: the stream ended without progress`);
-      if (last.state === 'done' || last.state === 'cancelled') return;
+      if (last.state === 'done' || last.state === 'incomplete' || last.state === 'cancelled') return;
     } catch (e) {
       if (!isGrpcError(e) || e.code !== UNAVAILABLE) throw e;
       unavailableSince ||= Date.now();
@@ -269,7 +280,7 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
   );
 
   withClient(
-    campaign.command('watch').description('follow a campaign until it is done or cancelled').argument('<id>').option('--json', 'one JSON event per line'),
+    campaign.command('watch').description('follow a campaign until it ends (done, incomplete or cancelled)').argument('<id>').option('--json', 'one JSON event per line'),
   ).action(async (id: string, o: ClientFlags) => withFarm(o, (c) => follow(c, id, o.json === true)));
 
   withClient(campaign.command('cancel').description('cancel a campaign (removes its waiting jobs)').argument('<id>').option('--json', 'print JSON')).action(
@@ -278,6 +289,19 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
         const s = await c.cancelCampaign(id);
         process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `${progressLine(s)}\n`);
       }),
+  );
+
+  withClient(
+    campaign
+      .command('retry')
+      .description('run again the seed ranges of a campaign whose jobs failed for good (idempotent)')
+      .argument('<id>')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, o: ClientFlags) =>
+    withFarm(o, async (c) => {
+      const s = await c.retryCampaign(id);
+      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `${progressLine(s)}\n`);
+    }),
   );
 
   withClient(campaign.command('list').description('list recent campaigns').option('--json', 'print JSON')).action(async (o: ClientFlags) =>

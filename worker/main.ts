@@ -4,7 +4,7 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { PREFIX, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
 import { keys } from '../farm/keys.ts';
 import {
-  JOB_OPTIONS,
+  jobOptions,
   QUEUES,
   fuzzResultJobId,
   minimizedResultJobId,
@@ -75,7 +75,7 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
   const timing = opts.timing ?? lockTiming();
   const id = `${hostname()}:${process.pid}${threadId ? `/${threadId}` : ''}`;
   const redis = connectRedis(opts.redisUrl);
-  const results = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
+  const results = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX, defaultJobOptions: jobOptions() });
   const workerOpts = {
     connection: redis,
     prefix: PREFIX,
