@@ -12,6 +12,7 @@ import { bearerInterceptor } from './auth.ts';
 import { CoordinatorMetrics, serveMetrics, type CampaignLabels, type FarmSnapshot, type MetricsServer } from '../farm/metrics.ts';
 import { farmService } from './service.ts';
 import { strictService } from './strictDecode.ts';
+import { SimThread } from './simThread.ts';
 
 export interface CoordinatorOptions {
   readonly redisUrl: string;
@@ -45,6 +46,8 @@ export class Farm {
     readonly minimize: Queue<MinimizeJobData>,
     readonly log: (msg: string) => void,
     readonly metrics: CoordinatorMetrics = new CoordinatorMetrics({ defaultMetrics: false }),
+    /** Replays and step estimates, off the event loop. */
+    readonly sim: SimThread = new SimThread(),
   ) {}
 
   private readonly labels = new Map<string, CampaignLabels>();
@@ -303,6 +306,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        await farm.sim.close();
         await metricsServer?.close();
         svc.stop();
         await new Promise<void>((resolve) => {

@@ -2,8 +2,9 @@ import * as grpc from '@grpc/grpc-js';
 import { InputError } from '../sim/scenario/errors.ts';
 import { MalformedRequest } from './strictDecode.ts';
 import { escapeLines, escapeText } from '../farm/safeText.ts';
-import { checkFindingShape, replayFinding } from '../sim/replay.ts';
-import { renderTable } from '../sim/trace/table.ts';
+import { checkFindingShape } from '../sim/replay.ts';
+import { SimBusy } from './simThread.ts';
+import type { TraceOutcome } from './simTasks.ts';
 import type { Finding } from '../sim/finding.ts';
 import { validateCampaign, type StartCampaignInput } from '../farm/campaign.ts';
 import { TERMINAL_STATES, type CampaignView, type FindingSummary } from '../farm/store.ts';
@@ -26,6 +27,7 @@ export class RpcError extends Error {
 export function toStatus(e: unknown): Partial<grpc.StatusObject> {
   if (e instanceof RpcError) return { code: e.code, details: escapeText(e.message) };
   if (e instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: escapeLines(e.problems).join('; ') };
+  if (e instanceof SimBusy) return { code: grpc.status.RESOURCE_EXHAUSTED, details: escapeText(e.message) };
   return { code: grpc.status.INTERNAL, details: escapeText(`internal error: ${(e as Error)?.message ?? String(e)}`) };
 }
 
@@ -62,12 +64,6 @@ export function findingMessage(f: FindingSummary) {
   return { ...f, seed: String(f.seed) };
 }
 
-function traceOf(f: Finding): { trace: string; reproduced: boolean; reason: string; signatureMatches: boolean; oracle: string } {
-  const r = replayFinding(f);
-  const trace = r.run?.trace ? renderTable(r.run.trace, r.run.threadNames, r.run.violations, { hideIdle: true }) : '';
-  if (!r.reproduced) return { trace, reproduced: false, reason: r.reason, signatureMatches: false, oracle: f.oracle };
-  return { trace, reproduced: true, reason: '', signatureMatches: r.signatureMatches, oracle: r.violation.oracle };
-}
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SIG_RE = /^[0-9a-f]{1,64}$/;
@@ -128,7 +124,9 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
   const unaryG = (fn: (req: any) => Promise<unknown>) => unary(fn, farm.log);
   const handlers: grpc.UntypedServiceImplementation = {
     StartCampaign: unaryG(async (req: StartCampaignInput) => {
-      const spec = validateCampaign(req);
+      const checked = validateCampaign(req, { estimate: false });
+      const kSteps = await farm.sim.estimateSteps(checked.scenario, checked.variant.sites);
+      const spec = { ...checked, strategy: { ...checked.strategy, kSteps } };
       const id = await store.createCampaign(spec);
       const n = await farm.enqueueCampaign(id, spec);
       farm.log(`campaign ${id}: ${spec.scenario.name} / ${spec.variant.name} / ${spec.strategy.name}, seeds ${spec.seedStart}+${spec.seedCount} in ${n} jobs`);
@@ -174,7 +172,9 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       const rec = await store.getFinding(sig);
       if (!rec) throw new RpcError(grpc.status.NOT_FOUND, `signature: no finding ${sig}`);
       const f = rec.minimized ?? rec.raw;
-      const trace = rec.trace !== '' ? rec.trace : traceOf(f).trace;
+      // The stored trace (bounded: the minimize job renders it with sim/trace/table.ts's cap); a
+      // finding not minimized yet has none. GetFinding never replays on the event loop.
+      const trace = rec.trace;
       return { summary: findingMessage(rec.summary), finding_json: JSON.stringify(f, null, 2), trace, reason: rec.reason };
     }),
 
@@ -202,9 +202,9 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
           throw e;
         }
       }
-      let t: ReturnType<typeof traceOf>;
+      let t: TraceOutcome;
       try {
-        t = traceOf(f);
+        t = await farm.sim.trace(f);
       } catch (e) {
         if (e instanceof InputError) throw new RpcError(grpc.status.INVALID_ARGUMENT, e.problems.map((p) => `finding_json.${p}`).join('; '));
         throw e;

@@ -95,10 +95,11 @@ function nest(field: string, e: unknown, problems: string[]): void {
 }
 
 /**
- * Validates a StartCampaign request. Throws InputError whose problems each start with the name of
+ * Validates a StartCampaign request (and, unless `estimate` is false, estimates the scenario's run
+ * length for PCT: strategy.kSteps). Throws InputError whose problems each start with the name of
  * the request field at fault (e.g. `seed_count: must be at least 1`).
  */
-export function validateCampaign(req: StartCampaignInput): CampaignSpec {
+export function validateCampaign(req: StartCampaignInput, opts: { readonly estimate?: boolean } = {}): CampaignSpec {
   const problems: string[] = [];
   const name = req.name ?? '';
   if (name.length > LIMITS.name) problems.push(`name: longer than ${LIMITS.name} characters`);
@@ -184,7 +185,9 @@ export function validateCampaign(req: StartCampaignInput): CampaignSpec {
   if (problems.length > 0 || !sc || !variant || seedStart === undefined || seedCount === undefined) {
     throw new InputError('invalid campaign', problems.length > 0 ? problems : ['(top level): invalid']);
   }
-  const strategy: StrategySpec = { name: strategyName as StrategyName, depth, kSteps: estimateSteps(sc, variant.sites) };
+  // PCT's k is the length of one run without preemption: up to maxSteps (1e6) steps of simulation.
+  // The coordinator passes estimate: false and runs it off its event loop (coordinator/simThread.ts).
+  const strategy: StrategySpec = { name: strategyName as StrategyName, depth, kSteps: opts.estimate === false ? 0 : estimateSteps(sc, variant.sites) };
   return { name, scenario: sc.source, variant, strategy, seedStart, seedCount, batchSize, jobsTotal, coverage: req.coverage === true };
 }
 

@@ -31,6 +31,12 @@ function intArg(what: string, min: number) {
   };
 }
 
+function queueList(v: string): ('fuzz' | 'minimize')[] {
+  const qs = v.split(',').map((q) => q.trim());
+  if (qs.length === 0 || qs.some((q) => q !== 'fuzz' && q !== 'minimize')) throw new InvalidArgumentError('--queues takes fuzz, minimize or fuzz,minimize');
+  return [...new Set(qs)] as ('fuzz' | 'minimize')[];
+}
+
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 
 /** Closes the handle on SIGTERM / SIGINT, then exits 0 (a second signal exits at once). */
@@ -200,16 +206,17 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
     .description('run a farm worker: fuzz and minimize jobs from Redis')
     .option('--redis <url>', 'Redis URL, redis:// or rediss:// with optional password (env REDIS_URL)')
     .option('--concurrency <n>', 'jobs in parallel (worker threads)', intArg('--concurrency', 1), 1)
+    .option('--queues <list>', 'queues to consume: fuzz, minimize or fuzz,minimize (dedicated minimize workers)', queueList, ['fuzz', 'minimize'])
     .option('--metrics <host:port>', 'serve Prometheus /metrics here, or "off" (env RACEFARM_METRICS; default 127.0.0.1:9465, a free port when taken)')
-    .action(async (o: { redis?: string; concurrency: number; metrics?: string }) => {
+    .action(async (o: { redis?: string; concurrency: number; queues: ('fuzz' | 'minimize')[]; metrics?: string }) => {
       const { redactUrl, redisUrl } = await config();
       const { startWorker } = await import('../worker/main.ts');
       const { metricsAddress } = await import('./metrics.ts');
       const url = redisUrl(o.redis);
       const m = metricsAddress('worker', o.metrics);
       try {
-        const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, log, metrics: m.address, metricsExplicit: m.explicit });
-        log(`worker: redis ${redactUrl(url)}, concurrency ${o.concurrency}`);
+        const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, queues: o.queues, log, metrics: m.address, metricsExplicit: m.explicit });
+        log(`worker: redis ${redactUrl(url)}, concurrency ${o.concurrency}, queues ${o.queues.join(',')}`);
         if (h.metricsUrl) process.stdout.write(`worker metrics on ${h.metricsUrl}\n`);
         process.stdout.write(`worker ready (pid ${process.pid})\n`);
         onShutdown(() => h.close(), 'worker');

@@ -17,8 +17,14 @@ import { runFuzzRange } from './fuzz.ts';
 import { minimizeFinding } from './minimize.ts';
 import { WorkerMetrics, serveMetrics, type MetricSink, type MetricsServer, type WorkerMetricEvent } from '../farm/metrics.ts';
 
+/** The queues a worker can consume. */
+export const WORKER_QUEUES = [QUEUES.fuzz, QUEUES.minimize] as const;
+export type WorkerQueue = (typeof WORKER_QUEUES)[number];
+
 export interface WorkerOptions {
   readonly redisUrl: string;
+  /** Queues to consume (default both): e.g. dedicated minimize workers, whose jobs are heavier. */
+  readonly queues?: readonly WorkerQueue[];
   /** Parallel jobs: 1 runs in this thread; N > 1 runs N worker threads, one job each. */
   readonly concurrency?: number;
   readonly timing?: LockTiming;
@@ -85,7 +91,9 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
     maxStalledCount: timing.maxStalledCount,
   };
 
-  const fuzz = new Worker<FuzzJobData>(
+  const want = new Set<string>(opts.queues ?? WORKER_QUEUES);
+  const consumers: Worker[] = [];
+  if (want.has(QUEUES.fuzz)) consumers.push(new Worker<FuzzJobData>(
     QUEUES.fuzz,
     async (job: Job<FuzzJobData>) => {
       const d = job.data;
@@ -116,9 +124,9 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
       return { schedules: b.schedules, steps: b.steps, findings: b.findings.length };
     },
     workerOpts,
-  );
+  ));
 
-  const minimize = new Worker<MinimizeJobData>(
+  if (want.has(QUEUES.minimize)) consumers.push(new Worker<MinimizeJobData>(
     QUEUES.minimize,
     async (job: Job<MinimizeJobData>) => {
       const t0 = performance.now();
@@ -139,23 +147,23 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
       return { ok: m.ok };
     },
     workerOpts,
-  );
+  ));
 
-  for (const w of [fuzz, minimize]) {
+  for (const w of consumers) {
     w.on('error', (e) => log(`worker ${w.name}: ${e.message}`));
     w.on('failed', (job, e) => {
       record({ kind: 'job', queue: w.name, state: 'failed' });
       log(`job ${job?.id} failed: ${e.message}`);
     });
   }
-  await Promise.all([fuzz.waitUntilReady(), minimize.waitUntilReady()]);
+  await Promise.all(consumers.map((w) => w.waitUntilReady()));
   log(`worker ${id} ready`);
 
   let closing: Promise<void> | undefined;
   return {
     close() {
       closing ??= (async () => {
-        await Promise.all([fuzz.close(), minimize.close()]);
+        await Promise.all(consumers.map((w) => w.close()));
         await results.close();
         await redis.quit().catch(() => redis.disconnect());
       })();
@@ -175,7 +183,7 @@ async function startThreads(opts: WorkerOptions, n: number, sink: MetricSink | u
     const entry = new URL('./thread.ts', import.meta.url).href;
     const t = new ThreadWorker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`, {
       eval: true,
-      workerData: { redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming() },
+      workerData: { redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming(), queues: opts.queues },
     });
     threads.push(t);
     ready.push(
