@@ -13,6 +13,7 @@ import { CoordinatorMetrics, serveMetrics, type CampaignLabels, type FarmSnapsho
 import { farmService } from './service.ts';
 import { strictService } from './strictDecode.ts';
 import { SimThread } from './simThread.ts';
+import { DEFAULT_LIMITS, limitsFromEnv, type FarmLimits } from '../farm/limits.ts';
 
 export interface CoordinatorOptions {
   readonly redisUrl: string;
@@ -27,6 +28,8 @@ export interface CoordinatorOptions {
   readonly metrics?: string | null;
   /** The metrics address was asked for (else a taken port falls back to a free one). */
   readonly metricsExplicit?: boolean;
+  /** What a client may ask (default: farm/limits.ts DEFAULT_LIMITS with the RACEFARM_MAX_* env). */
+  readonly limits?: FarmLimits;
 }
 
 export interface CoordinatorHandle {
@@ -48,6 +51,7 @@ export class Farm {
     readonly metrics: CoordinatorMetrics = new CoordinatorMetrics({ defaultMetrics: false }),
     /** Replays and step estimates, off the event loop. */
     readonly sim: SimThread = new SimThread(),
+    readonly limits: FarmLimits = DEFAULT_LIMITS,
   ) {}
 
   private readonly labels = new Map<string, CampaignLabels>();
@@ -234,7 +238,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       return { campaigns, queues: { [QUEUES.fuzz]: f, [QUEUES.minimize]: m, [QUEUES.results]: r } };
     },
   });
-  const farm = new Farm(store, fuzz, minimize, log, metrics);
+  const farm = new Farm(store, fuzz, minimize, log, metrics, new SimThread(), opts.limits ?? limitsFromEnv());
 
   const health = new HealthImplementation({ '': 'NOT_SERVING', [FARM_SERVICE_NAME]: 'NOT_SERVING' });
   const setHealth = (s: 'SERVING' | 'NOT_SERVING') => {

@@ -4,6 +4,8 @@ import { MalformedRequest } from './strictDecode.ts';
 import { escapeLines, escapeText } from '../farm/safeText.ts';
 import { checkFindingShape } from '../sim/replay.ts';
 import { SimBusy } from './simThread.ts';
+import { LimitExceeded, limitEnvName, type FarmLimits } from '../farm/limits.ts';
+import type { CampaignSpec } from '../farm/campaign.ts';
 import type { TraceOutcome } from './simTasks.ts';
 import type { Finding } from '../sim/finding.ts';
 import { validateCampaign, type StartCampaignInput } from '../farm/campaign.ts';
@@ -27,6 +29,7 @@ export class RpcError extends Error {
 export function toStatus(e: unknown): Partial<grpc.StatusObject> {
   if (e instanceof RpcError) return { code: e.code, details: escapeText(e.message) };
   if (e instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: escapeLines(e.problems).join('; ') };
+  if (e instanceof LimitExceeded) return { code: grpc.status.RESOURCE_EXHAUSTED, details: escapeText(e.message) };
   if (e instanceof SimBusy) return { code: grpc.status.RESOURCE_EXHAUSTED, details: escapeText(e.message) };
   return { code: grpc.status.INTERNAL, details: escapeText(`internal error: ${(e as Error)?.message ?? String(e)}`) };
 }
@@ -121,10 +124,27 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
     return c;
   };
 
+  /** The farm's limits (farm/limits.ts): per campaign first, then farm-wide. */
+  const checkLimits = async (spec: CampaignSpec) => {
+    const l: FarmLimits = farm.limits;
+    const over = (k: keyof FarmLimits, what: string) => new LimitExceeded(`${what} (this farm's limit is ${l[k]}, ${limitEnvName(k)} on the coordinator)`);
+    if (spec.seedCount > l.maxSeedsPerCampaign) throw over('maxSeedsPerCampaign', `seed_count: ${spec.seedCount} seeds is more than one campaign may run`);
+    if (spec.jobsTotal > l.maxJobsPerCampaign) {
+      throw over('maxJobsPerCampaign', `batch_size: ${spec.batchSize} splits ${spec.seedCount} seeds into ${spec.jobsTotal} jobs, more than one campaign may have; use a larger batch`);
+    }
+    const active = (await store.activeCampaigns()).length;
+    if (active >= l.maxActiveCampaigns) throw over('maxActiveCampaigns', `campaigns: ${active} campaigns are already pending or running; wait for one to end or cancel one`);
+    const queued = await farm.fuzz.getJobCountByTypes('waiting', 'delayed', 'prioritized');
+    if (queued + spec.jobsTotal > l.maxQueuedJobs) {
+      throw over('maxQueuedJobs', `seed_count: ${spec.jobsTotal} more jobs would make ${queued + spec.jobsTotal} queued fuzz jobs`);
+    }
+  };
+
   const unaryG = (fn: (req: any) => Promise<unknown>) => unary(fn, farm.log);
   const handlers: grpc.UntypedServiceImplementation = {
     StartCampaign: unaryG(async (req: StartCampaignInput) => {
       const checked = validateCampaign(req, { estimate: false });
+      await checkLimits(checked);
       const kSteps = await farm.sim.estimateSteps(checked.scenario, checked.variant.sites);
       const spec = { ...checked, strategy: { ...checked.strategy, kSteps } };
       const id = await store.createCampaign(spec);
