@@ -41,6 +41,9 @@ export interface CoordinatorHandle {
   close(): Promise<void>;
 }
 
+/** BullMQ's largest priority (2^21). */
+const MAX_PRIORITY = 2_097_152;
+
 /** Queue operations the service and the result consumer share. */
 export class Farm {
   constructor(
@@ -76,14 +79,20 @@ export class Farm {
 
   /** Adds the fuzz jobs of the campaign's ranges that `want` selects, then marks it enqueued. */
   async enqueueRanges(id: string, spec: CampaignSpec, want: (r: { start: number; count: number }) => boolean): Promise<number> {
-    let batch: { name: string; data: FuzzJobData; opts: { jobId: string } }[] = [];
+    let batch: { name: string; data: FuzzJobData; opts: { jobId: string; priority: number } }[] = [];
     let n = 0;
     const flush = async () => {
       if (batch.length > 0) await this.fuzz.addBulk(batch);
       n += batch.length;
       batch = [];
     };
+    let index = 0;
     for (const r of ranges(spec)) {
+      // Fairness: job k of every campaign has priority k + 1 (BullMQ takes the lowest first, FIFO
+      // among equals), so concurrent campaigns interleave job by job and a small campaign started
+      // behind a big one runs its first jobs next instead of after all of the big one's.
+      const priority = Math.min(index + 1, MAX_PRIORITY);
+      index++;
       if (!want(r)) continue;
       batch.push({
         name: 'fuzz',
@@ -97,7 +106,7 @@ export class Farm {
           maxSteps: spec.scenario.world.maxSteps,
           coverage: spec.coverage === true,
         },
-        opts: { jobId: fuzzJobId(id, r.start) },
+        opts: { jobId: fuzzJobId(id, r.start), priority },
       });
       if (batch.length >= 1000) await flush();
     }
@@ -166,17 +175,44 @@ export class Farm {
     return { state: t.state, retried: n };
   }
 
-  /** Removes the waiting fuzz jobs of a campaign (active ones finish; workers skip cancelled ones). */
-  async removeWaiting(id: string, spec: CampaignSpec): Promise<number> {
-    const done = await this.store.recordedRanges(id);
-    const ids: string[] = [];
-    for (const r of ranges(spec)) if (!done.has(r.start)) ids.push(fuzzJobId(id, r.start));
-    let removed = 0;
-    for (let i = 0; i < ids.length; i += 200) {
-      const rs = await Promise.all(ids.slice(i, i + 200).map((j) => this.fuzz.remove(j).catch(() => 0)));
-      removed += rs.reduce((a: number, b) => a + (b ? 1 : 0), 0);
+  private readonly purging = new Map<string, Promise<number>>();
+
+  /**
+   * Removes the waiting fuzz jobs of a cancelled campaign in the background (CancelCampaign answers
+   * at once; workers skip a cancelled campaign's jobs meanwhile). Fuzz jobs sit in BullMQ's
+   * prioritized set (see enqueueRanges), where removing one is O(log n), and removals go 500 at a
+   * time, so this is linear in the campaign's jobs. `purged` marks the end; a restarted coordinator
+   * finishes an interrupted purge.
+   */
+  purgeCancelled(id: string): Promise<number> {
+    let p = this.purging.get(id);
+    if (!p) {
+      p = (async () => {
+        const t0 = Date.now();
+        const spec = await this.store.campaignSpec(id);
+        if (!spec) return 0;
+        const done = await this.store.recordedRanges(id);
+        let removed = 0;
+        let ids: string[] = [];
+        const flush = async () => {
+          const rs = await Promise.all(ids.map((j) => this.fuzz.remove(j).catch(() => 0)));
+          removed += rs.reduce((a: number, b) => a + (b ? 1 : 0), 0);
+          ids = [];
+        };
+        for (const r of ranges(spec)) {
+          if (done.has(r.start)) continue;
+          ids.push(fuzzJobId(id, r.start));
+          if (ids.length >= 500) await flush();
+        }
+        await flush();
+        await this.store.markPurged(id);
+        this.log(`campaign ${id} cancelled: removed ${removed} waiting jobs in ${Date.now() - t0} ms`);
+        return removed;
+      })().finally(() => this.purging.delete(id));
+      p.catch((e) => this.log(`campaign ${id}: removing its jobs failed: ${(e as Error).message}`));
+      this.purging.set(id, p);
     }
-    return removed;
+    return p;
   }
 
   async enqueueMinimize(sig: string, finding: Finding, campaign: string): Promise<void> {
@@ -211,6 +247,7 @@ export class Farm {
       const rec = await this.store.getFinding(sig);
       if (rec) await this.enqueueMinimize(sig, rec.raw, rec.summary.campaign);
     }
+    for (const id of await this.store.unpurgedCancelled()) void this.purgeCancelled(id);
     await this.sweepFailed();
   }
 }
@@ -250,8 +287,6 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   await Promise.all([fuzz.waitUntilReady(), minimize.waitUntilReady(), resultsQueue.waitUntilReady()]);
   if (redis.status === 'ready') setHealth('SERVING');
 
-  await farm.resume();
-
   const results = new Worker<ResultJobData>(QUEUES.results, async (job: Job<ResultJobData>) => farm.consume(job.data), {
     connection: redis,
     prefix: PREFIX,
@@ -287,6 +322,9 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   );
   const address = `${host}:${bound}`;
   log(`coordinator listening on ${address}`);
+  // Finishing what a previous coordinator left (half-enqueued campaigns, unqueued findings, failed
+  // jobs) happens while gRPC already serves: a retried StartCampaign finds its campaign at once.
+  const resumed = farm.resume().catch((e) => log(`resume: ${(e as Error).message}`));
   let metricsServer: MetricsServer | undefined;
   if (opts.metrics) {
     try {
@@ -310,6 +348,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     close() {
       closing ??= (async () => {
         clearInterval(sweeper);
+        await resumed;
         await farm.sim.close();
         await metricsServer?.close();
         svc.stop();

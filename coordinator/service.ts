@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { InputError } from '../sim/scenario/errors.ts';
 import { MalformedRequest } from './strictDecode.ts';
@@ -68,6 +69,7 @@ export function findingMessage(f: FindingSummary) {
 }
 
 
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SIG_RE = /^[0-9a-f]{1,64}$/;
 
@@ -143,11 +145,27 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
   const unaryG = (fn: (req: any) => Promise<unknown>) => unary(fn, farm.log);
   const handlers: grpc.UntypedServiceImplementation = {
     StartCampaign: unaryG(async (req: StartCampaignInput) => {
+      const rid = req.request_id ?? '';
+      if (rid !== '' && !REQUEST_ID_RE.test(rid)) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `request_id: ${JSON.stringify(rid)} is not 1 to 128 of A-Z a-z 0-9 . _ : -`);
+      }
+      const digest = rid === '' ? '' : createHash('sha256').update(JSON.stringify({ ...req, request_id: '' })).digest('hex');
+      // A retry: the campaign the first call created, whatever became of that call.
+      const same = async (prior: { id: string; digest: string }) => {
+        if (prior.digest !== digest) {
+          throw new RpcError(grpc.status.FAILED_PRECONDITION, `request_id: ${JSON.stringify(rid)} already started campaign ${prior.id} with a different request`);
+        }
+        return campaignMessage(await getCampaign(prior.id));
+      };
+      const prior = rid === '' ? null : await store.requestCampaign(rid);
+      if (prior) return same(prior);
       const checked = validateCampaign(req, { estimate: false });
       await checkLimits(checked);
       const kSteps = await farm.sim.estimateSteps(checked.scenario, checked.variant.sites);
       const spec = { ...checked, strategy: { ...checked.strategy, kSteps } };
-      const id = await store.createCampaign(spec);
+      const created = await store.createCampaign(spec, rid === '' ? undefined : { id: rid, digest });
+      if (created.existing) return same(created);
+      const id = created.id;
       const n = await farm.enqueueCampaign(id, spec);
       farm.log(`campaign ${id}: ${spec.scenario.name} / ${spec.variant.name} / ${spec.strategy.name}, seeds ${spec.seedStart}+${spec.seedCount} in ${n} jobs`);
       return campaignMessage(await getCampaign(id));
@@ -159,10 +177,8 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       const id = campaignId(req);
       const st = await store.cancel(id);
       if (st === null) throw new RpcError(grpc.status.NOT_FOUND, `id: no campaign ${JSON.stringify(id)}`);
-      if (st === 'cancelled') {
-        const spec = await store.campaignSpec(id);
-        if (spec) farm.log(`campaign ${id} cancelled: removed ${await farm.removeWaiting(id, spec)} waiting jobs`);
-      }
+      // Its waiting jobs go in the background; the answer does not wait for them.
+      if (st === 'cancelled') void farm.purgeCancelled(id);
       return campaignMessage(await getCampaign(id));
     }),
 

@@ -23,6 +23,7 @@ export interface StartCampaignInput {
   seed_count?: string | number;
   batch_size?: number;
   coverage?: boolean;
+  request_id?: string;
 }
 
 /** A validated campaign: everything a fuzz job needs, plus how the range is split. */

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FarmClient, CampaignEvent } from './client.ts';
 import type { StartCampaignInput } from './campaign.ts';
@@ -12,6 +13,7 @@ const config = () => import('./config.ts');
 
 /** gRPC status codes used here (@grpc/grpc-js `status`). */
 const INVALID_ARGUMENT = 3;
+const DEADLINE_EXCEEDED = 4;
 const UNAVAILABLE = 14;
 const STATUS_NAMES: Record<number, string> = {
   1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED',
@@ -241,11 +243,13 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
       .option('--batch <n>', 'seeds per fuzz job (each job costs a few queue round trips)', intArg('--batch', 1), 5000)
       .option('--coverage', 'collect coverage features and merge them per campaign (slower runs)')
       .option('--name <label>', 'a label')
+      .option('--request-id <id>', 'idempotency key (default: a random one); a retry with the same key returns the same campaign')
       .option('--watch', 'follow progress until the campaign ends')
       .option('--json', 'print JSON'),
   ).action(
-    async (o: ClientFlags & { scenario: string; variant?: string; strategy: string; depth: number; seeds: number; seedStart: number; batch: number; coverage?: boolean; name?: string; watch?: boolean }) => {
+    async (o: ClientFlags & { scenario: string; variant?: string; strategy: string; depth: number; seeds: number; seedStart: number; batch: number; coverage?: boolean; name?: string; requestId?: string; watch?: boolean }) => {
       const req: StartCampaignInput = {
+        request_id: o.requestId ?? randomUUID(),
         name: o.name ?? '',
         strategy: o.strategy,
         depth: o.depth,
@@ -267,7 +271,21 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
         return;
       }
       await withFarm(o, async (c) => {
-        const started = await c.startCampaign(req);
+        // The request id makes a retry safe: a coordinator that died mid-call (UNAVAILABLE) or
+        // answered too late created at most one campaign, which the retry returns.
+        let started: CampaignView;
+        for (let tries = 1; ; tries++) {
+          try {
+            started = await c.startCampaign(req);
+            break;
+          } catch (e) {
+            if (!isGrpcError(e) || (e.code !== UNAVAILABLE && e.code !== DEADLINE_EXCEEDED) || tries >= 5) throw e;
+            // Never reached the coordinator: nothing to make safe, say so at once.
+            if (tries === 1 && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(e.details)) throw e;
+            process.stderr.write(`racefarm: ${STATUS_NAMES[e.code]}, retrying with request id ${req.request_id} (${tries}/4)\n`);
+            await new Promise((r) => setTimeout(r, 2000 * tries));
+          }
+        }
         if (o.json && !o.watch) process.stdout.write(`${JSON.stringify(started)}\n`);
         else if (!o.watch) process.stdout.write(`${started.id}\n`);
         else {

@@ -222,6 +222,28 @@ end
 return st
 `;
 
+/**
+ * Creates a campaign, or finds the one an earlier call with the same request id created: one
+ * script, so a request id never points at a campaign that does not exist. KEYS: request key (or
+ * ''), campaign, campaigns. ARGV: id, digest, ttl s, created, then field/value pairs.
+ * Returns {existing id, its digest} or {}.
+ */
+const CREATE_CAMPAIGN = `
+if KEYS[1] ~= '' then
+  local cur = redis.call('GET', KEYS[1])
+  if cur then
+    local bar = string.find(cur, '|', 1, true)
+    return {string.sub(cur, 1, bar - 1), string.sub(cur, bar + 1)}
+  end
+  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return {}
+`;
+
+export const REQUEST_TTL_S = 7 * 24 * 3600;
+
 export function newCampaignId(): string {
   return `c${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 }
@@ -231,35 +253,47 @@ const num = (s: string | undefined) => (s === undefined || s === '' ? 0 : Number
 export class FarmStore {
   constructor(readonly redis: Redis) {}
 
-  async createCampaign(spec: CampaignSpec): Promise<string> {
+  /**
+   * Creates the campaign; with a request id, returns instead the campaign an earlier call with that
+   * id created (`existing`), and that call's request digest.
+   */
+  async createCampaign(spec: CampaignSpec, request?: { id: string; digest: string }): Promise<{ id: string; existing: boolean; digest: string }> {
     const id = newCampaignId();
     const now = Date.now();
-    await this.redis
-      .multi()
-      .hset(keys.campaign(id), {
-        id,
-        name: spec.name,
-        state: 'pending',
-        spec: JSON.stringify(spec),
-        scenario: spec.scenario.name,
-        variant: spec.variant.name,
-        strategy: spec.strategy.name,
-        depth: spec.strategy.depth,
-        seedStart: spec.seedStart,
-        seedCount: spec.seedCount,
-        batchSize: spec.batchSize,
-        jobsTotal: spec.jobsTotal,
-        coverage: spec.coverage ? 1 : 0,
-        jobsDone: 0,
-        schedules: 0,
-        steps: 0,
-        enqueued: 0,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .zadd(keys.campaigns, now, id)
-      .exec();
-    return id;
+    const fields: Record<string, string | number> = {
+      id,
+      name: spec.name,
+      state: 'pending',
+      spec: JSON.stringify(spec),
+      scenario: spec.scenario.name,
+      variant: spec.variant.name,
+      strategy: spec.strategy.name,
+      depth: spec.strategy.depth,
+      seedStart: spec.seedStart,
+      seedCount: spec.seedCount,
+      batchSize: spec.batchSize,
+      jobsTotal: spec.jobsTotal,
+      coverage: spec.coverage ? 1 : 0,
+      jobsDone: 0,
+      schedules: 0,
+      steps: 0,
+      enqueued: 0,
+      createdAt: now,
+      updatedAt: now,
+      ...(request ? { requestId: request.id } : {}),
+    };
+    const args = [id, request?.digest ?? '', String(REQUEST_TTL_S), String(now), ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)])];
+    const out = (await this.redis.eval(CREATE_CAMPAIGN, 3, request ? keys.request(request.id) : '', keys.campaign(id), keys.campaigns, ...args)) as string[];
+    if (out.length === 2) return { id: out[0], existing: true, digest: out[1] };
+    return { id, existing: false, digest: request?.digest ?? '' };
+  }
+
+  /** The campaign a request id created, and that request's digest. */
+  async requestCampaign(rid: string): Promise<{ id: string; digest: string } | null> {
+    const v = await this.redis.get(keys.request(rid));
+    if (!v) return null;
+    const bar = v.indexOf('|');
+    return { id: v.slice(0, bar), digest: v.slice(bar + 1) };
   }
 
   /** Every fuzz job is on the queue: a pending campaign becomes running. */
@@ -356,6 +390,22 @@ export class FarmStore {
     for (const id of ids) {
       const c = await this.getCampaign(id);
       if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** The waiting jobs of a cancelled campaign are all removed. */
+  async markPurged(id: string): Promise<void> {
+    await this.redis.hset(keys.campaign(id), 'purged', '1');
+  }
+
+  /** Cancelled campaigns whose waiting jobs may not all be removed yet (the newest 1000). */
+  async unpurgedCancelled(): Promise<string[]> {
+    const ids = await this.redis.zrevrange(keys.campaigns, 0, 999);
+    const out: string[] = [];
+    for (const id of ids) {
+      const [st, purged] = await this.redis.hmget(keys.campaign(id), 'state', 'purged');
+      if (st === 'cancelled' && purged !== '1') out.push(id);
     }
     return out;
   }

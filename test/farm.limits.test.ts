@@ -5,7 +5,7 @@ import { FarmClient, isGrpcError } from '../farm/client.ts';
 import { PREFIX, connectRedis } from '../farm/config.ts';
 import { QUEUES } from '../farm/jobs.ts';
 import { TestRedis } from './helpers/redis.ts';
-import { runFarmCli, startCoordinatorProc, type FarmProc } from './helpers/farm.ts';
+import { runFarmCli, startCoordinatorProc, until, type FarmProc } from './helpers/farm.ts';
 
 const RESOURCE_EXHAUSTED = 8;
 const LIMITS = { RACEFARM_MAX_SEEDS: '5000', RACEFARM_MAX_CAMPAIGN_JOBS: '4', RACEFARM_MAX_CAMPAIGNS: '2', RACEFARM_MAX_QUEUED_JOBS: '6' };
@@ -69,8 +69,9 @@ describe('farm limits: per campaign and farm-wide, RESOURCE_EXHAUSTED, nothing e
     assert.match(r.err, /RESOURCE_EXHAUSTED: campaigns: 2 campaigns/);
     assert.notEqual(r.code, 0);
 
-    // Cancelling one frees its place.
+    // Cancelling one frees its place (its jobs leave the queue in the background).
     await client.cancelCampaign(b.id);
+    await until(async () => (await fuzz.getJobCountByTypes('waiting', 'delayed', 'prioritized')) === 4, 20_000, "the cancelled campaign's jobs removed");
     const c = await start(1000, 1000);
     assert.equal(c.jobsTotal, 1);
   });
