@@ -57,7 +57,7 @@ export function exhaustiveCommand(o: ExhaustiveCliOptions): number {
     bound: r.bound,
     reduction: r.reduction,
     steps: r.finding?.steps ?? 0,
-    coverage: 0,
+    coverage: null,
     findings: written,
     elapsedMs,
   };

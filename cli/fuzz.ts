@@ -49,6 +49,8 @@ export interface FuzzOptions {
   readonly reduction: boolean;
   /** `observable` | `all` | comma-separated oracle names (sim/oracles/classes.ts); default all. */
   readonly oracles?: string;
+  /** Collect coverage features (always on for `--strategy coverage`, which steers by them). */
+  readonly coverage?: boolean;
 }
 
 /**
@@ -74,7 +76,8 @@ function parseStrategy(name: string): StrategyName | 'exhaustive' {
 export interface FuzzSummary {
   readonly schedules: number;
   readonly steps: number;
-  readonly coverage: number;
+  /** Distinct coverage features, or null when the campaign did not collect them (no --coverage). */
+  readonly coverage: number | null;
   readonly findings: { oracle: string; class: OracleClass; signature: string; seed: number; file: string }[];
   readonly elapsedMs: number;
 }
@@ -131,11 +134,13 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     process.exit(130);
   };
   if (bar) process.once('SIGINT', onSigint);
+  // Coverage costs a feature lookup per step: collected only when asked, or when the strategy steers by it.
+  const coverage = o.coverage === true || strategyName === 'coverage';
   const t0 = performance.now();
   let result: BatchResult;
   try {
     result = await runLocalCampaign(
-      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage: true, oracles: [...oracles] },
+      { scenario: sc.source, variant, strategy, seedStart: o.seedStart, seeds: o.seeds, workers: o.workers, coverage, oracles: [...oracles] },
       bar
         ? (p: CampaignProgress) => {
             last = p;
@@ -160,7 +165,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     schedules: result.schedules,
     steps: result.steps,
     // Distinct coverage features (sim/coverage/features.ts) reached by the campaign, merged over its chunks.
-    coverage: result.coverage?.length ?? 0,
+    coverage: result.coverage?.length ?? null,
     findings: written.map(({ f, file }) => ({ oracle: f.oracle, class: oracleClass(f.oracle), signature: f.signature, seed: f.seed, file })),
     elapsedMs: Math.round(elapsedMs),
   };
@@ -199,7 +204,7 @@ function humanSummary(r: BatchResult, s: FuzzSummary, written: readonly { f: Fin
     `steps/s    ${fmtInt(secs > 0 ? s.steps / secs : 0)}`,
   ];
   const fired = Object.entries(r.byOracle).map(([o, n]) => `${o} ${fmtInt(n ?? 0)}`);
-  if (r.coverage !== undefined) lines.push(`coverage   ${fmtInt(s.coverage)} features`);
+  lines.push(`coverage   ${s.coverage === null ? 'not collected (--coverage)' : `${fmtInt(s.coverage)} features`}`);
   lines.push(`oracles    ${fired.length > 0 ? `${fired.join(', ')} (runs in which each fired)` : 'none fired'}`);
   if (s.findings.length === 0) {
     lines.push('', 'no findings');

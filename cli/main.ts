@@ -54,7 +54,9 @@ function buildProgram(setCode: (code: number) => void): Command {
     .option('--out <dir>', 'directory for finding files', './findings')
     .option('--json', 'print one JSON object {schedules, steps, coverage, findings, elapsedMs} on stdout', false)
     .option('--oracles <which>', 'oracles that count as findings: observable, all, or a comma-separated list of oracle names', 'all')
+    .option('--coverage', 'collect coverage features (slower; always on for --strategy coverage)', false)
     .action(async (opts: {
+      coverage: boolean;
       oracles: string;
       scenario: string;
       variant?: string;

@@ -14,6 +14,7 @@ import { farmService } from './service.ts';
 import { strictService } from './strictDecode.ts';
 import { SimThread } from './simThread.ts';
 import { DEFAULT_LIMITS, limitsFromEnv, type FarmLimits } from '../farm/limits.ts';
+import { webView } from './web/routes.ts';
 
 export interface CoordinatorOptions {
   readonly redisUrl: string;
@@ -328,7 +329,13 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   let metricsServer: MetricsServer | undefined;
   if (opts.metrics) {
     try {
-      metricsServer = await serveMetrics(metrics.registry, opts.metrics, { explicit: opts.metricsExplicit ?? true, health: () => redis.status === 'ready', log });
+      metricsServer = await serveMetrics(metrics.registry, opts.metrics, {
+        explicit: opts.metricsExplicit ?? true,
+        health: () => redis.status === 'ready',
+        // The findings web view shares the listener (coordinator/web/routes.ts), behind the gRPC token.
+        web: webView(store, opts.token),
+        log,
+      });
     } catch (e) {
       server.forceShutdown();
       await results.close();
@@ -337,6 +344,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
       throw e;
     }
     log(`coordinator metrics on ${metricsServer.url}`);
+    log(`coordinator web view on ${metricsServer.url.replace(/\/metrics$/, '/')}`);
   }
 
   let closing: Promise<void> | undefined;

@@ -15,7 +15,7 @@
  *                (recorded once per seed range, so retried jobs never count twice),
  *                racefarm_campaign_* gauges and racefarm_queue_jobs (read from Redis at scrape time)
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { classOfName } from '../sim/oracles/classes.ts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
@@ -372,6 +372,12 @@ export function exportedMetricNames(): Set<string> {
   return names;
 }
 
+/**
+ * More pages on the same listener (the coordinator's findings web view, coordinator/web/): called for
+ * every path but `/metrics` and `/healthz`; resolves true when it answered the request.
+ */
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>;
+
 export interface MetricsServer {
   readonly host: string;
   readonly port: number;
@@ -389,10 +395,19 @@ export async function startMetricsServer(
   registry: Registry,
   host = '127.0.0.1',
   port = 0,
-  opts: { health?: () => boolean } = {},
+  opts: { health?: () => boolean; web?: HttpHandler } = {},
 ): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' && path !== '/healthz' && opts.web) {
+      try {
+        if (await opts.web(req, res)) return;
+      } catch (e) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(`internal error: ${(e as Error).message}\n`);
+        return;
+      }
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -450,16 +465,16 @@ export async function startMetricsServer(
 export async function serveMetrics(
   registry: Registry,
   address: string,
-  opts: { explicit: boolean; health?: () => boolean; log?: (msg: string) => void },
+  opts: { explicit: boolean; health?: () => boolean; web?: HttpHandler; log?: (msg: string) => void },
 ): Promise<MetricsServer> {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(address);
   if (!m || Number(m[2]) > 65535) throw new Error(`--metrics: ${JSON.stringify(address)} is not HOST:PORT (or off)`);
   const [host, port] = [m[1], Number(m[2])];
   try {
-    return await startMetricsServer(registry, host, port, { health: opts.health });
+    return await startMetricsServer(registry, host, port, { health: opts.health, web: opts.web });
   } catch (e) {
     if (opts.explicit || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw new Error(`metrics on ${address}: ${(e as Error).message}`);
-    const s = await startMetricsServer(registry, host, 0, { health: opts.health });
+    const s = await startMetricsServer(registry, host, 0, { health: opts.health, web: opts.web });
     opts.log?.(`metrics: ${address} is in use, serving on ${s.host}:${s.port} instead`);
     return s;
   }

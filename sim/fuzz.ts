@@ -1,4 +1,4 @@
-import { runOnce } from './run.ts';
+import { Simulator } from './run.ts';
 import type { CompiledScenario } from './scenario/compiled.ts';
 import type { Variant } from './variants/presets.ts';
 import { makeChooser, threadCount, type StrategySpec } from './schedule/strategy.ts';
@@ -57,10 +57,12 @@ export function runSeeds(
   const corpus = strategy.name === 'coverage' ? (opts.corpus ?? emptyCorpus()) : null;
   const observer = corpus !== null || opts.coverage === true ? new CoverageObserver(opts.features ?? new Set()) : null;
   const runOpts = observer !== null || opts.oracles !== undefined ? { observer: observer ?? undefined, oracles: opts.oracles } : undefined;
+  // One World for the batch, reset between runs instead of built per run (sim/worldSnapshot.ts).
+  const sim = new Simulator(sc, variant.sites);
   for (let i = 0; i < count; i++) {
     const seed = seedStart + i;
     const chooser = corpus !== null ? new CoverageChooser(seed, corpus) : makeChooser(strategy, seed, threads);
-    const r = runOnce(sc, variant.sites, chooser, runOpts);
+    const r = sim.run(chooser, runOpts);
     if (observer !== null) {
       const gain = observer.takeAdded();
       if (corpus !== null && gain > 0) addToCorpus(corpus, { decisions: r.decisions, defaults: (chooser as CoverageChooser).defaults, gain });

@@ -5,6 +5,7 @@ import { RwSem, SpinLock } from './model/locks.ts';
 import { TranslationCache } from './model/translationCache.ts';
 import { Device, createIommu, type Iommu } from './model/iommu.ts';
 import { Kvm } from './model/kvm.ts';
+import { MmTlbState } from './model/mmTlb.ts';
 import type { MmuNotifierOps, PageRange } from './model/secondaryMmu.ts';
 import type { Sites } from './variants/sites.ts';
 import type { CompiledScenario } from './scenario/compiled.ts';
@@ -17,7 +18,8 @@ export class SimLimit extends Error {}
 /**
  * Everything one run simulates: one mm bound to the device's PASID, its page table and locks, the
  * CPU TLBs, the IOMMU with its devices, the notifier chain, and the oracles watching them.
- * A World is built fresh for every schedule; nothing in it is shared between runs.
+ * A World is built fresh for a schedule, or reset to its initial state (sim/worldSnapshot.ts, one
+ * buffer for all typed arrays): keep per-run state in own properties, never in closures, so the reset sees it.
  */
 export class World {
   readonly scenario: CompiledScenario;
@@ -31,6 +33,8 @@ export class World {
   readonly ptl: SpinLock[];
   readonly mmapSem = new RwSem();
   readonly cpuTlbs: TranslationCache[];
+  /** mm->tlb_flush_batched (sim/kernel/tlbBatch.ts). */
+  readonly mmTlb = new MmTlbState();
   readonly iommu: Iommu | null;
   readonly kvm: Kvm | null;
   readonly notifiers: MmuNotifierOps[] = [];
@@ -101,7 +105,8 @@ export class World {
       this.iommu = null;
     }
     if (world.kvm) {
-      this.kvm = new Kvm(pages);
+      const apic = scenario.pages.findIndex((p) => p.apicAccess);
+      this.kvm = new Kvm(pages, scenario.vcpuCount, apic, apic >= 0 ? scenario.pages[apic].cells : []);
       this.notifiers.push(this.kvm);
     } else {
       this.kvm = null;

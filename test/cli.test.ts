@@ -31,7 +31,7 @@ const racefarm = (...args: string[]): Promise<Ran> => runNode(['--import', 'tsx'
 interface FuzzJson {
   schedules: number;
   steps: number;
-  coverage: number;
+  coverage: number | null;
   findings: { oracle: string; class: string; signature: string; seed: number; file: string }[];
   elapsedMs: number;
 }
@@ -121,7 +121,7 @@ describe('racefarm CLI', function () {
       assert.deepEqual(Object.keys(two).sort(), ['coverage', 'elapsedMs', 'findings', 'schedules', 'steps']);
       assert.equal(two.schedules, 6000);
       assert.ok(two.steps > two.schedules);
-      assert.equal(typeof two.coverage, 'number');
+      assert.equal(two.coverage, null, 'coverage is not collected without --coverage');
       assert.ok(Number.isInteger(two.elapsedMs) && two.elapsedMs >= 0);
       const stale = two.findings.find((f) => f.oracle === 'stale-read');
       assert.ok(stale, `a stale-read finding: ${JSON.stringify(two.findings)}`);
@@ -339,8 +339,21 @@ describe('racefarm CLI', function () {
       assert.equal(r.code, 0, r.stderr);
       const out = parseJson<FuzzJson>(r);
       assert.equal(out.schedules, 600);
-      assert.ok(out.coverage > 0, `coverage ${out.coverage}`);
+      assert.ok(out.coverage !== null && out.coverage > 0, `coverage ${out.coverage}`);
       assert.ok(out.findings.length > 0);
+    });
+
+    it('fuzz --coverage collects coverage for random; without it the summary says "not collected"', async () => {
+      const args = ['fuzz', '--scenario', 'kvm-stale-spte', '--variant', 'kvm-no-retry', '--seeds', '600', '--workers', '1'];
+      const [on, off] = await Promise.all([
+        racefarm(...args, '--coverage', '--json', '--out', join(tmp, 'cov-on')),
+        racefarm(...args, '--out', join(tmp, 'cov-off')),
+      ]);
+      assert.equal(on.code, 0, on.stderr);
+      const got = parseJson<FuzzJson>(on);
+      assert.ok(got.coverage !== null && got.coverage > 0, `coverage ${got.coverage}`);
+      assert.equal(off.code, 0, off.stderr);
+      assert.match(off.stdout, /^coverage\s+not collected/m);
     });
 
     it('repro --html writes a standalone page with the violating step highlighted', async () => {

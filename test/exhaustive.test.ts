@@ -64,6 +64,10 @@ describe('exhaustive search', function () {
       ['zap-gather-free', 'no-gather-invalidate', 1],
       ['kvm-stale-spte', 'kvm-no-retry', 1],
       ['unmap-window-madv-free', 'v4.10', 1],
+      // the deferred CPU TLB flush state (TranslationCache.deferred, mm->tlb_flush_batched) in the footprints
+      ['reclaim-zap-stale-tlb', 'v4.10', 2],
+      ['reclaim-zap-stale-tlb', 'v4.13', 2],
+      ['reclaim-mprotect-stale-tlb', 'v4.10', 2],
     ];
     for (const [name, preset, bound] of cases) {
       it(`${name} under ${preset}, bound ${bound}`, () => {

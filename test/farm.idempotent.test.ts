@@ -65,7 +65,7 @@ describe('farm StartCampaign is idempotent with a request id', function () {
     const call = client1.startCampaign(req('die-1', JOBS, 1)).then(() => 'answered', () => 'failed');
     // Kill it once the campaign exists and some, not all, of its jobs are queued.
     const id = await until(async () => {
-      const ids = await conn.zrange(keys.campaigns, before, -1);
+      const ids = await conn.zrange(keys.campaigns, String(before), "-1");
       return ids.length > 0 && (await fuzz.getJobCountByTypes('prioritized')) > 500 ? ids[0] : undefined;
     }, 30_000, 'enqueueing under way', 5);
     await c1.proc.stop('SIGKILL');
@@ -82,7 +82,7 @@ describe('farm StartCampaign is idempotent with a request id', function () {
       assert.equal(again.id, id, 'the retry returns the campaign the dead call created');
       await until(async () => (await conn.hget(keys.campaign(id), 'enqueued')) === '1', 45_000, 'enqueueing finished', 100);
       assert.equal(await fuzz.getJobCountByTypes('prioritized', 'waiting'), JOBS, 'every job once');
-      assert.equal((await conn.zrange(keys.campaigns, before, -1)).length, 1, 'no duplicate campaign');
+      assert.equal((await conn.zrange(keys.campaigns, String(before), "-1")).length, 1, 'no duplicate campaign');
       // The CLI sends a request id of its own (a repeated --request-id gives the same campaign).
       const r = await runFarmCli(['campaign', 'start', '--scenario', 'cow-two-pages', '--seeds', '1000', '--batch', '1000', '--request-id', 'cli-1', '--coordinator', c2.address]);
       const r2 = await runFarmCli(['campaign', 'start', '--scenario', 'cow-two-pages', '--seeds', '1000', '--batch', '1000', '--request-id', 'cli-1', '--coordinator', c2.address]);

@@ -44,7 +44,10 @@ export function notifierState(w: World, p: number): number {
     sec = cacheState(w, iommu.iotlb, p, sec);
     for (const d of iommu.devices) sec = cacheState(w, d.atc, p, sec);
   }
-  if (w.kvm !== null) sec = cacheState(w, w.kvm.spte, p, sec);
+  if (w.kvm !== null) {
+    sec = cacheState(w, w.kvm.spte, p, sec);
+    for (const v of w.kvm.vmcs) sec = cacheState(w, v, p, sec);
+  }
   const kvmBusy = w.kvm !== null && w.kvm.count > 0 ? 1 : 0;
   const pte = w.pt.kind[p] * 2 + w.pt.write[p];
   return (
@@ -75,23 +78,38 @@ export function notifierStateText(code: number): string {
 /**
  * Collects the features of runs into a set (a campaign's, or one run's), counting how many were
  * new to it. One observer can watch many runs in turn: `start` resets the per-run history.
+ *
+ * The hot loop never builds a feature's text: labels and notifier-state texts are interned to small
+ * integers, a feature is one integer (`pairKey`, `transitionKey`), and only an integer this observer
+ * has not seen before is turned into its readable string and looked up in `features`. The readable
+ * string stays the feature's identity (featureId hashes it, campaigns merge it across processes), so
+ * which features are new — and with it the coverage strategy's corpus — is exactly what the
+ * string-per-step version computed.
  */
 export class CoverageObserver implements StepObserver {
   readonly features: Set<Feature>;
   /** Features this observer added to `features` since it was made (or since `takeAdded`). */
   added = 0;
-  // Per page: the most recent access (thread, label), and the most recent by a different thread;
-  // the same for writes.
+  // Per page: the most recent access (thread, label id), and the most recent by a different thread;
+  // the same for writes. Label ids index `labels`; 0 is "no step yet" (the `-` of a feature).
   private aT = new Int32Array(0);
-  private aL: string[] = [];
+  private aL = new Int32Array(0);
   private a2T = new Int32Array(0);
-  private a2L: string[] = [];
+  private a2L = new Int32Array(0);
   private wT = new Int32Array(0);
-  private wL: string[] = [];
+  private wL = new Int32Array(0);
   private w2T = new Int32Array(0);
-  private w2L: string[] = [];
+  private w2L = new Int32Array(0);
   private state = new Int32Array(0);
-  private readonly stateText = new Map<number, string>();
+  /** Interned step labels: id → text (id 0 is `-`), and text → id. */
+  private readonly labels: string[] = ['-'];
+  private readonly labelId = new Map<string, number>();
+  /** Notifier-state code → id of its readable text (distinct codes can read the same). */
+  private readonly stateId = new Map<number, number>();
+  private readonly stateTexts: string[] = [];
+  private readonly stateTextId = new Map<string, number>();
+  /** Integer features already looked up in `features` by this observer. */
+  private readonly seen = new Set<number>();
 
   constructor(into: Set<Feature> = new Set()) {
     this.features = into;
@@ -103,10 +121,48 @@ export class CoverageObserver implements StepObserver {
     return n;
   }
 
-  private add(f: Feature): void {
-    const size = this.features.size;
+  /** Feature `key` (see pairKey/transitionKey); its text is built only the first time this observer meets it. */
+  private add(key: number): void {
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const f = this.featureText(key);
+    if (this.features.has(f)) return;
     this.features.add(f);
-    if (this.features.size !== size) this.added++;
+    this.added++;
+  }
+
+  private featureText(key: number): string {
+    const kind = key % 2;
+    const rest = (key - kind) / 2;
+    const a = Math.floor(rest / ID_SPAN);
+    const b = rest % ID_SPAN;
+    return kind === PAIR ? `P|${this.labels[a]}|${this.labels[b]}` : `N|${this.stateTexts[a]}>${this.stateTexts[b]}`;
+  }
+
+  private label(text: string): number {
+    let id = this.labelId.get(text);
+    if (id === undefined) {
+      id = this.labels.length;
+      if (id >= ID_SPAN) throw new Error(`model bug: more than ${ID_SPAN} distinct step labels`);
+      this.labels.push(text);
+      this.labelId.set(text, id);
+    }
+    return id;
+  }
+
+  private stateOf(code: number): number {
+    let id = this.stateId.get(code);
+    if (id === undefined) {
+      const text = notifierStateText(code);
+      id = this.stateTextId.get(text);
+      if (id === undefined) {
+        id = this.stateTexts.length;
+        this.stateTexts.push(text);
+        this.stateTextId.set(text, id);
+      }
+      this.stateId.set(code, id);
+    }
+    return id;
   }
 
   start(w: World): void {
@@ -115,55 +171,46 @@ export class CoverageObserver implements StepObserver {
     this.a2T = new Int32Array(n).fill(NONE);
     this.wT = new Int32Array(n).fill(NONE);
     this.w2T = new Int32Array(n).fill(NONE);
-    this.aL = new Array<string>(n).fill('');
-    this.a2L = new Array<string>(n).fill('');
-    this.wL = new Array<string>(n).fill('');
-    this.w2L = new Array<string>(n).fill('');
+    this.aL = new Int32Array(n);
+    this.a2L = new Int32Array(n);
+    this.wL = new Int32Array(n);
+    this.w2L = new Int32Array(n);
     this.state = new Int32Array(n);
     for (let p = 0; p < n; p++) this.state[p] = notifierState(w, p);
   }
 
   step(w: World, t: SimThread): void {
     const id = t.id;
-    const label = t.label;
+    const label = this.label(t.label);
     const touched = w.touchedList;
     for (let i = 0; i < touched.length; i++) {
       const p = touched[i];
       // A write conflicts with the last access by another thread.
-      this.add(`P|${label}|${this.aT[p] !== id ? this.other(this.aT[p], this.aL[p]) : this.other(this.a2T[p], this.a2L[p])}`);
+      this.add(pairKey(label, this.aT[p] !== id ? this.other(this.aT[p], this.aL[p]) : this.other(this.a2T[p], this.a2L[p])));
       this.note(p, id, label, true);
     }
     const p = t.page;
     if (p >= 0 && p < this.aT.length && w.touchedFlag[p] === 0) {
       // A read conflicts with the last write by another thread.
-      this.add(`P|${label}|${this.wT[p] !== id ? this.other(this.wT[p], this.wL[p]) : this.other(this.w2T[p], this.w2L[p])}`);
+      this.add(pairKey(label, this.wT[p] !== id ? this.other(this.wT[p], this.wL[p]) : this.other(this.w2T[p], this.w2L[p])));
       this.note(p, id, label, false);
     } else if (p < 0 && touched.length === 0) {
-      this.add(`P|${label}|-`);
+      this.add(pairKey(label, 0));
     }
     for (let q = 0; q < this.state.length; q++) {
       const s = notifierState(w, q);
       if (s !== this.state[q]) {
-        this.add(`N|${this.text(this.state[q])}>${this.text(s)}`);
+        this.add(transitionKey(this.stateOf(this.state[q]), this.stateOf(s)));
         this.state[q] = s;
       }
     }
   }
 
-  private other(thread: number, label: string): string {
-    return thread === NONE ? '-' : label;
+  private other(thread: number, label: number): number {
+    return thread === NONE ? 0 : label;
   }
 
-  private text(code: number): string {
-    let s = this.stateText.get(code);
-    if (s === undefined) {
-      s = notifierStateText(code);
-      this.stateText.set(code, s);
-    }
-    return s;
-  }
-
-  private note(p: number, id: number, label: string, write: boolean): void {
+  private note(p: number, id: number, label: number, write: boolean): void {
     if (this.aT[p] === id) this.aL[p] = label;
     else {
       this.a2T[p] = this.aT[p];
@@ -180,6 +227,21 @@ export class CoverageObserver implements StepObserver {
       this.wL[p] = label;
     }
   }
+}
+
+/** Interned ids (labels, notifier-state texts) stay below this, so a feature is one exact integer. */
+const ID_SPAN = 1 << 20;
+const PAIR = 0;
+const TRANSITION = 1;
+
+/** `P|<label>|<other>` as an integer: both label ids and the kind bit. */
+function pairKey(label: number, other: number): number {
+  return (label * ID_SPAN + other) * 2 + PAIR;
+}
+
+/** `N|<before>><after>` as an integer: both state-text ids and the kind bit. */
+function transitionKey(before: number, after: number): number {
+  return (before * ID_SPAN + after) * 2 + TRANSITION;
 }
 
 /** A feature's compact id (16 hex digits) for results that cross processes. */

@@ -70,12 +70,17 @@ export function* handleMmFault(w: World, t: SimThread, p: number, write: boolean
 }
 
 /**
- * ★ iommu.notifyOnUpgrade: v6.6 arm64 __ptep_set_access_flags() "Invalidate a stale read-only
- * entry" → flush_tlb_page() → arch_invalidate_secondary_tlbs(). Before v6.6 no secondary TLB
- * hears of a read-only → writable upgrade.
+ * ★ iommu.notifyOnUpgrade: v6.6 arm64 __ptep_set_access_flags() (arch/arm64/mm/fault.c)
+ * "Invalidate a stale read-only entry: if (dirty) flush_tlb_page(vma, address);" →
+ * __flush_tlb_page_nosync() → mmu_notifier_arch_invalidate_secondary_tlbs() (arch/arm64/include/
+ * asm/tlbflush.h). x86's ptep_set_access_flags() (arch/x86/mm/pgtable.c) only does set_pte(): no
+ * TLB flush, so no secondary flush either. racefarm's world is arm64 exactly when its IOMMU is
+ * arm-smmu-v3 (amd-v2 and intel-svm are x86, KVM here is x86). Before v6.6 no secondary TLB hears
+ * of a read-only → writable upgrade on any architecture.
  */
 function* notifyUpgrade(w: World, t: SimThread, p: number): Step {
-  if (w.sites['iommu.notifyOnUpgrade'] === 'true') yield* invalidateRange(w, t, single(p));
+  const choice = w.sites['iommu.notifyOnUpgrade'];
+  if (choice === 'true' || (choice === 'arm64' && w.scenario.world.iommu === 'arm-smmu-v3')) yield* invalidateRange(w, t, single(p));
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { World } from '../world.ts';
 import type { SimThread, Step } from '../thread.ts';
 import type { AccessOp } from './access.ts';
-import { touchFrame } from './access.ts';
+import { guestAccess, reloadApicAccessPage } from './kvmApic.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtlNow } from './ptl.ts';
 import { FaultResult, handleMmFault } from './fault.ts';
@@ -63,11 +63,20 @@ export function* vcpuAccess(w: World, t: SimThread, op: AccessOp): Step {
   for (;;) {
     yield gate;
     gate = null;
+    if (kvm.apicPage >= 0 && kvm.apicReloadPending[t.unit] === 1) {
+      // vcpu_enter_guest(): requests are handled before the guest runs again (a request made while
+      // the guest ran kicked it out first), so this vCPU's next access waits for the reload.
+      t.label = 'vcpu_enter_guest: kvm_check_request(KVM_REQ_APIC_PAGE_RELOAD)';
+      t.page = kvm.apicPage;
+      kvm.apicReloadPending[t.unit] = 0;
+      gate = yield* reloadApicAccessPage(w, t);
+      continue;
+    }
     t.label = write ? 'vcpu store' : 'vcpu load';
     t.page = p;
     if (kvm.spte.valid[p] === 1 && (!write || kvm.spte.write[p] === 1)) {
       w.oracles.checkCachedAccess(kvm.spte, p, write);
-      touchFrame(w, t, op, kvm.spte.frame[p], kvm.spte.name, kvm.spte);
+      guestAccess(w, t, op, kvm.spte.frame[p], kvm.spte.name, kvm.spte);
       return;
     }
     t.label = write ? 'vcpu store: EPT violation, tdp_page_fault: mmu_seq = mmu_notifier_seq' : 'vcpu load: EPT violation, tdp_page_fault: mmu_seq = mmu_notifier_seq';

@@ -4,6 +4,7 @@ import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
 import { madviseEnter, madviseExit } from './madviseCall.ts';
 import { rangeEnd, rangeStart, single } from './notify.ts';
+import { flushTlbBatchedPending } from './tlbBatch.ts';
 
 /**
  * madvise(P, MADV_FREE) → madvise_free_single_vma() (mm/madvise.c, v4.13): tlb_gather_mmu,
@@ -13,14 +14,17 @@ import { rangeEnd, rangeStart, single } from './notify.ts';
 export function* madviseFree(w: World, t: SimThread, p: number): Step {
   const frames = w.frames;
   yield* madviseEnter(w, t, p, 'madvise(MADV_FREE): down_read(mmap_sem)');
+  w.mmTlb.pending++; // tlb_gather_mmu(): inc_tlb_flush_pending (read by tlb.nestedFlush)
   yield* rangeStart(w, t, single(p));
   yield* lockPtl(w, t, p, 'madvise_free_pte_range: pte_offset_map_lock');
   yield null;
-  t.label = 'madvise_free_pte_range';
+  // ★ tlb.batchedPending: flush_tlb_batched_pending(mm) right after pte_offset_map_lock (3ea277194daa).
+  const batched = flushTlbBatchedPending(w, p);
+  t.label = `madvise_free_pte_range${batched === '' ? '' : `: ${batched.slice(0, -3)}`}`;
   const kind = w.pt.kind[p] as PteKind;
   if (kind === PteKind.Swap) {
     // free_swap_and_cache() + pte_clear_not_present_full(): the swapped-out content is dropped.
-    t.label = 'madvise_free_pte_range: free_swap_and_cache + pte_clear';
+    t.label = `madvise_free_pte_range: ${batched}free_swap_and_cache + pte_clear`;
     w.pt.clear(p);
     w.backing.written[p] = 0;
     w.touch(p);
@@ -48,8 +52,9 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
   yield* unlockPtl(w, t, p);
   yield* rangeEnd(w, t, single(p), false);
   yield null;
-  t.label = 'tlb_finish_mmu: flush_tlb_range';
+  t.label = 'tlb_finish_mmu: flush_tlb_range + dec_tlb_flush_pending';
   t.page = p;
   w.flushCpuTlbs(single(p));
+  w.mmTlb.pending--;
   yield* madviseExit(w, t, p);
 }

@@ -3,11 +3,13 @@ import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
 import { rangeEnd, rangeStart, single } from './notify.ts';
+import { flushTlbBatchedPending } from './tlbBatch.ts';
 
 /**
  * mprotect(P, r|rw) → mprotect_fixup() under down_write(mmap_sem) → change_protection() →
  * change_pmd_range(): range_start, change_pte_range() rewrites the PTE under the PT lock
- * (ptep_modify_prot_start/commit), range_end ★ mprotect.notify, then flush_tlb_range().
+ * (ptep_modify_prot_start/commit), range_end ★ mprotect.notify, then flush_tlb_range() if it
+ * rewrote an entry (mm/mprotect.c change_protection_range, 4.10.17–4.15.18).
  * mprotect_fixup() returns at once when the flags do not change ("newflags == oldflags", 4.10–6.6).
  *
  * "r" write-protects. "rw" leaves the PTE read-only (a private mapping's vm_page_prot is PAGE_COPY,
@@ -32,7 +34,13 @@ export function* mprotect(w: World, t: SimThread, p: number, prot: 'r' | 'rw'): 
   yield* rangeStart(w, t, single(p));
   yield* lockPtl(w, t, p, 'change_pte_range: pte_offset_map_lock');
   yield null;
-  t.label = 'change_pte_range: ptep_modify_prot_start/commit';
+  // ★ tlb.batchedPending: flush_tlb_batched_pending(vma->vm_mm) right after pte_offset_map_lock (3ea277194daa).
+  const batched = flushTlbBatchedPending(w, p);
+  t.label = `change_pte_range: ${batched}ptep_modify_prot_start/commit`;
+  // change_pte_range() counts `pages++` for every present PTE it rewrites (the zero page's too) and
+  // for a writable migration entry it makes readable; change_protection_range() flushes only then.
+  let pages = 0;
+  if (w.pt.kind[p] === PteKind.Present) pages++;
   if (w.pt.kind[p] === PteKind.Present && w.pt.frame[p] !== w.zeroFrame) {
     if (prot === 'r') {
       w.pt.write[p] = 0;
@@ -41,20 +49,24 @@ export function* mprotect(w: World, t: SimThread, p: number, prot: 'r' | 'rw'): 
       if (why !== '') {
         // pte_mkwrite(): the next write does not fault. The label names the rule that allowed it
         // (a soft-dirty-missed finding names the step that made the PTE writable).
-        t.label = `change_pte_range: ptep_modify_prot_start/commit + pte_mkwrite (${why})`;
+        t.label = `change_pte_range: ${batched}ptep_modify_prot_start/commit + pte_mkwrite (${why})`;
         w.pt.write[p] = 1;
       }
     }
     w.touch(p);
     if (w.tracing) w.note(`${w.pageName(p)}: ${w.pteText(p)}`);
   } else if (w.pt.kind[p] === PteKind.Migration && prot === 'r') {
+    if (w.pt.write[p] === 1) pages++;
     w.pt.write[p] = 0; // a writable migration entry becomes a read one
   }
   yield* unlockPtl(w, t, p);
   yield* rangeEnd(w, t, single(p), w.sites['mprotect.notify'] === 'none');
-  yield null;
-  t.label = 'change_protection_range: flush_tlb_range';
-  w.flushCpuTlbs(single(p));
+  if (pages > 0) {
+    // "Only flush the TLB if we actually modified any entries: if (pages) flush_tlb_range(vma, start, end);"
+    yield null;
+    t.label = 'change_protection_range: flush_tlb_range';
+    w.flushCpuTlbs(single(p));
+  }
   yield null;
   t.label = 'mprotect: up_write(mmap_sem)';
   w.mmapSem.upWrite();

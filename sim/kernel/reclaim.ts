@@ -4,6 +4,7 @@ import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
 import { invalidatePageStep, invalidateRangeStep, rangeEnd, rangeStart, single } from './notify.ts';
+import { UnmapBatch, setTlbUbcFlushPending, tryToUnmapFlush, tryToUnmapFlushDirtyNow } from './tlbBatch.ts';
 
 /** What try_to_unmap_one() did to the PTE. */
 const enum Unmapped {
@@ -24,8 +25,36 @@ const enum Unmapped {
  * try_to_unmap() → try_to_unmap_one() (mm/rmap.c) → pageout() → __remove_mapping() → free.
  * Reclaim holds PG_locked from isolation to the end, so a concurrent do_swap_page() waits for it
  * (a simplification: pageout() really unlocks at writeback and reclaim re-locks later).
+ *
+ * The CPU TLB flush is deferred (★ unmap.tlbBatch, sim/kernel/tlbBatch.ts): try_to_unmap() runs
+ * with TTU_BATCH_FLUSH, `try_to_unmap_flush_dirty()` comes right before pageout(), and the page
+ * leaves its mapping (__remove_mapping) before the final `try_to_unmap_flush()`, which precedes
+ * `free_hot_cold_page_list()` (mm/vmscan.c shrink_page_list, 4.10.17, 4.11.0, 4.13.9, 4.15.18).
  */
 export function* reclaim(w: World, t: SimThread, p: number): Step {
+  const ubc = new UnmapBatch(); // current->tlb_ubc
+  const freed = yield* shrinkPageList(w, t, p, ubc);
+  // End of shrink_page_list(): "try_to_unmap_flush(); free_hot_cold_page_list(&free_pages, true);"
+  const flushed = yield* tryToUnmapFlush(w, t, ubc, p);
+  if (freed >= 0) {
+    if (flushed) {
+      yield null;
+      t.label = 'shrink_page_list: free_hot_cold_page_list';
+      t.page = p;
+    } else {
+      // Nothing was deferred: the free follows in the same step (no other thread can reach the frozen page).
+      t.label += ' + free_hot_cold_page_list';
+    }
+    w.frames.release(freed);
+    if (w.tracing) w.note(`frame ${freed} freed`);
+  }
+}
+
+/**
+ * One page through shrink_page_list(): returns the frame put on free_pages (-1 if the page was
+ * kept). The page is off its mapping by then, but not free until after try_to_unmap_flush().
+ */
+function* shrinkPageList(w: World, t: SimThread, p: number, ubc: UnmapBatch): Generator<Gate | null, number, void> {
   const frames = w.frames;
   const backing = w.backing;
   yield null;
@@ -39,11 +68,11 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
   const f = mapped ? w.pt.frame[p] : cachedOnly ? backing.swapCache[p] : -1;
   if (f < 0) {
     if (w.tracing) w.note(`${w.pageName(p)} is ${w.pteText(p)}: no LRU page to reclaim`);
-    return;
+    return -1;
   }
   if (frames.lockOwner[f] !== -1) {
     if (w.tracing) w.note(`frame ${f} is locked: keep`);
-    return;
+    return -1;
   }
   frames.refcount[f]++; // isolation reference
   frames.lockOwner[f] = t.id;
@@ -58,14 +87,14 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
       t.label = 'add_to_swap: no swap slot, activate_locked';
       frames.lockOwner[f] = -1;
       frames.put(f);
-      return;
+      return -1;
     }
     backing.swapCache[p] = f;
     frames.refcount[f]++;
     frames.dirty[f] = 1; // add_to_swap() dirties the page: its swap slot holds nothing yet
   }
 
-  const result = mapped ? yield* tryToUnmapOne(w, t, p, f) : Unmapped.Swapped;
+  const result = mapped ? yield* tryToUnmapOne(w, t, p, f, ubc) : Unmapped.Swapped;
 
   // Back in shrink_page_list().
   yield null;
@@ -74,22 +103,27 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
     t.label = 'shrink_page_list: keep_locked (still mapped)';
     frames.lockOwner[f] = -1;
     frames.put(f);
-    return;
+    return -1;
   }
   if (result === Unmapped.Discarded) {
     // "follow __remove_mapping for reference": page_ref_freeze(page, 1) and still clean.
-    t.label = 'shrink_page_list: lazyfree page_ref_freeze + free';
+    t.label = 'shrink_page_list: lazyfree page_ref_freeze (free_pages)';
     if (frames.refcount[f] === 1 && frames.dirty[f] === 0) {
-      frames.release(f);
-      if (w.tracing) w.note(`frame ${f} freed without writeback`);
-    } else {
-      frames.lockOwner[f] = -1;
-      frames.put(f);
-      if (w.tracing) w.note(`frame ${f} in use again: keep`);
+      if (w.tracing) w.note(`frame ${f} frozen, on free_pages (no writeback)`);
+      return f;
     }
-    return;
+    frames.lockOwner[f] = -1;
+    frames.put(f);
+    if (w.tracing) w.note(`frame ${f} in use again: keep`);
+    return -1;
   }
   if (frames.dirty[f] === 1) {
+    // "Page is dirty. Flush the TLB if a writable entry potentially exists to avoid CPU writes
+    // after IO starts and then write it out here."
+    if (tryToUnmapFlushDirtyNow(w, t, ubc, p)) {
+      yield null;
+      t.page = p;
+    }
     t.label = file ? 'pageout: ->writepage' : 'pageout: swap_writepage';
     frames.dirty[f] = 0; // clear_page_dirty_for_io()
     backing.writeFromFrame(p, frames.cells, f);
@@ -98,23 +132,32 @@ export function* reclaim(w: World, t: SimThread, p: number): Step {
     t.page = p;
   }
   // __remove_mapping(): page_ref_freeze(page, 2) — isolation + swap/page cache — and still clean.
-  t.label = file ? '__remove_mapping: page_ref_freeze + __delete_from_page_cache + free' : '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free';
+  t.label = file ? '__remove_mapping: page_ref_freeze + __delete_from_page_cache' : '__remove_mapping: page_ref_freeze + __delete_from_swap_cache';
   if (frames.refcount[f] === 2 && frames.dirty[f] === 0 && backing.swapCache[p] === f) {
     backing.swapCache[p] = -1;
-    frames.release(f);
-    if (w.tracing) w.note(`frame ${f} freed`);
-  } else {
-    frames.lockOwner[f] = -1;
-    frames.put(f);
-    if (w.tracing) w.note(`frame ${f} has other users: keep`);
+    if (w.tracing) w.note(`frame ${f} frozen, on free_pages`);
+    return f;
   }
+  frames.lockOwner[f] = -1;
+  frames.put(f);
+  if (w.tracing) w.note(`frame ${f} has other users: keep`);
+  return -1;
+}
+
+/**
+ * should_defer_flush(mm, TTU_BATCH_FLUSH): batch when "remote CPUs need to be flushed" — the mm
+ * runs on some CPU other than the reclaimer's (kswapd or direct reclaim: never one of the
+ * scenario's CPU threads), i.e. the scenario has CPU threads at all.
+ */
+function shouldDeferFlush(w: World): boolean {
+  return w.sites['unmap.tlbBatch'] === 'deferred' && w.cpuTlbs.length > 0;
 }
 
 /**
  * try_to_unmap_one() for one anonymous PTE. ★ sites: unmap.rangeBracket (range_start/end around
  * the walk, since v4.13) and unmap.notify (where the secondary TLBs are told).
  */
-function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number): Generator<Gate | null, Unmapped, void> {
+function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number, ubc: UnmapBatch): Generator<Gate | null, Unmapped, void> {
   const frames = w.frames;
   const notify = w.sites['unmap.notify'];
   const bracket = w.sites['unmap.rangeBracket'] === 'true';
@@ -123,12 +166,20 @@ function* tryToUnmapOne(w: World, t: SimThread, p: number, f: number): Generator
   let result: Unmapped = Unmapped.NotMapped;
   if (w.pt.kind[p] === PteKind.Present && w.pt.frame[p] === f) {
     yield null;
-    t.label = 'try_to_unmap_one: ptep_clear_flush';
     const wasDirty = w.pt.dirty[p] === 1;
     const wasSoftDirty = w.pt.softDirty[p] === 1;
     const wasWrite = w.pt.write[p] === 1;
     w.pt.clear(p);
-    w.flushCpuTlbs(single(p));
+    if (shouldDeferFlush(w)) {
+      // "We clear the PTE but do not flush so potentially a remote CPU could still be writing to
+      // the page." A clean PTE's TLB entry cannot write: x86 writes the clear→dirty transition
+      // through and traps on the unmapped PTE (the model's TLB caches write only from a dirty PTE).
+      t.label = 'try_to_unmap_one: ptep_get_and_clear + set_tlb_ubc_flush_pending';
+      setTlbUbcFlushPending(w, ubc, p, wasDirty);
+    } else {
+      t.label = 'try_to_unmap_one: ptep_clear_flush';
+      w.flushCpuTlbs(single(p));
+    }
     w.touch(p);
     if (wasDirty) frames.dirty[f] = 1; // "Move the dirty bit to the page. Now the pte is gone."
     if (w.tracing) w.note(`${w.pageName(p)}: frame ${f} → none${wasDirty ? ', set_page_dirty' : ''}`);

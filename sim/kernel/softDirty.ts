@@ -5,20 +5,39 @@ import { lockPtl, unlockPtl } from './ptl.ts';
 import { rangeEnd, rangeStart } from './notify.ts';
 
 /**
- * echo 4 > /proc/PID/clear_refs → clear_refs_write(CLEAR_REFS_SOFT_DIRTY) (fs/proc/task_mmu.c):
- * down_read(mmap_sem), range_start(0, -1), per PTE under its PT lock clear_soft_dirty() (write-protect
- * and clear the soft-dirty bit), range_end(0, -1) — ★ clearRefs.invalidate: whether that range_end's
- * invalidate_range reaches the secondary TLBs — then flush_tlb_mm(), up_read.
- * The VM_SOFTDIRTY vma-flag pass the kernel does under down_write first is folded into the first step.
+ * echo 4 > /proc/PID/clear_refs → clear_refs_write(CLEAR_REFS_SOFT_DIRTY) (fs/proc/task_mmu.c,
+ * 4.10.17, 4.11.0, 4.13.9, 4.15.18): down_read(mmap_sem); ★ clearRefs.tlbFlush `tlb-gather`:
+ * tlb_gather_mmu(&tlb, mm, 0, -1) (since "mm: fix KSM data corruption", Minchan Kim, 2017: in 4.13.9,
+ * not in 4.11.0); if any vma has VM_SOFTDIRTY: up_read, down_write, clear VM_SOFTDIRTY and
+ * vma_set_page_prot() on every vma, downgrade_write; range_start(0, -1); per PTE under its PT lock
+ * clear_soft_dirty() (write-protect, clear the soft-dirty bit); range_end(0, -1) — ★
+ * clearRefs.invalidate: whether its invalidate_range reaches the secondary TLBs — then the CPU
+ * flush: flush_tlb_mm() (4.10, 4.11) or tlb_finish_mmu(&tlb, 0, -1), whose full-mm gather
+ * (`fullmm = !(start | (end+1))`) flushes everything (x86 tlb_flush: TLB_FLUSH_ALL) and passes the
+ * empty range ~0..~0 to mmu_notifier_invalidate_range(); up_read.
  */
 export function* clearRefs(w: World, t: SimThread): Step {
   yield w.mmapSem.readGate;
-  t.label = 'clear_refs_write: down_read(mmap_sem)';
+  const gather = w.sites['clearRefs.tlbFlush'] === 'tlb-gather';
+  t.label = gather ? 'clear_refs_write: down_read(mmap_sem) + tlb_gather_mmu' : 'clear_refs_write: down_read(mmap_sem)';
   t.page = -1;
   w.mmapSem.downRead();
+  if (gather) w.mmTlb.pending++; // inc_tlb_flush_pending(mm)
   w.oracles.beginClearRefs();
-  // The vma pass (under down_write in the kernel) clears VM_SOFTDIRTY; one step here.
-  w.vmaSoftDirty.fill(0);
+  if (w.vmaSoftDirty.includes(1)) {
+    // "for (vma = mm->mmap; vma; vma = vma->vm_next) { if (!(vma->vm_flags & VM_SOFTDIRTY)) continue; up_read(...)"
+    yield null;
+    t.label = 'clear_refs_write: up_read(mmap_sem) (a vma has VM_SOFTDIRTY)';
+    w.mmapSem.upRead();
+    yield w.mmapSem.writeGate;
+    t.label = 'clear_refs_write: down_write(mmap_sem), vm_flags &= ~VM_SOFTDIRTY + vma_set_page_prot';
+    w.mmapSem.downWrite(t.id);
+    w.vmaSoftDirty.fill(0);
+    yield null;
+    t.label = 'clear_refs_write: downgrade_write(mmap_sem)';
+    w.mmapSem.upWrite();
+    w.mmapSem.downRead();
+  }
   yield* rangeStart(w, t, w.allPages);
   for (let p = 0; p < w.pageCount; p++) {
     yield* lockPtl(w, t, p, 'clear_refs_pte_range: pte_offset_map_lock');
@@ -37,9 +56,10 @@ export function* clearRefs(w: World, t: SimThread): Step {
   }
   yield* rangeEnd(w, t, w.allPages, w.sites['clearRefs.invalidate'] === 'none');
   yield null;
-  t.label = 'clear_refs_write: flush_tlb_mm';
+  t.label = gather ? 'clear_refs_write: tlb_finish_mmu (fullmm: flush_tlb_mm_range TLB_FLUSH_ALL)' : 'clear_refs_write: flush_tlb_mm';
   t.page = -1;
   w.flushCpuTlbs(w.allPages);
+  if (gather) w.mmTlb.pending--; // dec_tlb_flush_pending(mm)
   yield null;
   t.label = 'clear_refs_write: up_read(mmap_sem)';
   w.mmapSem.upRead();

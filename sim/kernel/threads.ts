@@ -19,7 +19,7 @@ function* kernelOp(w: World, t: SimThread, op: Op): Step {
     case 'madvise-free':
       return yield* madviseFree(w, t, op.page);
     case 'zap':
-      return yield* zap(w, t, op.page);
+      return yield* zap(w, t, op.page, op.batchFull);
     case 'clear-refs':
       return yield* clearRefs(w, t);
     case 'pagemap':

@@ -1,6 +1,6 @@
 import type { World } from '../world.ts';
 import { PteKind } from '../model/pageTable.ts';
-import type { TranslationCache } from '../model/translationCache.ts';
+import { DeferState, type TranslationCache } from '../model/translationCache.ts';
 import type { OracleName, Violation } from './violation.ts';
 
 /**
@@ -194,7 +194,22 @@ export class Oracles {
     this.splitGen = gen;
     this.splitFirst = first;
     const pteWritable = present && pt.write[p] === 1;
-    for (const tlb of w.cpuTlbs) if (this.splitCheckOne(p, tlb, false, pteWritable)) return;
+    for (const tlb of w.cpuTlbs) {
+      // A CPU TLB entry whose flush is deferred (sim/kernel/tlbBatch.ts): the kernel tolerates it
+      // while the flush is owed; once a path that had to flush it first let it live on, it is the race.
+      const d = tlb.deferred[p] as DeferState;
+      if (d === DeferState.Overdue && tlb.valid[p] === 1) {
+        this.report(
+          'split-mapping',
+          p,
+          `${tlb.name} still translates ${w.pageName(p)} → frame ${tlb.frame[p]} (PTE ${w.pteText(p)}): a stale entry of a deferred TLB flush outlived an operation that had to flush it first`,
+          this.staleEntry(tlb.kind, p, tlb.frame[p], tlb.gen[p]),
+        );
+        return;
+      }
+      if (d !== DeferState.None) continue;
+      if (this.splitCheckOne(p, tlb, false, pteWritable)) return;
+    }
     const iommu = w.iommu;
     if (iommu !== null) {
       if (this.splitCheckOne(p, iommu.iotlb, true, pteWritable)) return;
@@ -248,6 +263,9 @@ export class Oracles {
     const pt = w.pt;
     for (let p = 0; p < w.pageCount; p++) {
       if (this.exempt[p] > 0) continue;
+      // The APIC-access page's cells are the vCPU's APIC registers, never stored in the frame
+      // (sim/kernel/kvmApic.ts): there is no memory content to lose.
+      if (w.kvm !== null && w.kvm.apicPage === p) continue;
       for (let c = 0; c < this.cells; c++) {
         const i = p * this.cells + c;
         if (this.known[i] === 0) continue;

@@ -75,6 +75,92 @@ const MPROTECT_SOFT_DIRTY: readonly CatalogEntry[] = [
 ];
 
 /**
+ * KVM's APIC-access page (sim/kernel/kvmApic.ts, ★ kvm.apicReload): the guest writes an APIC register
+ * and reads it back while the host migrates the page. Every vCPU must reload APIC_ACCESS_ADDR after
+ * the PTE changed; if it keeps, or reloads, the old pfn, the EPT maps the new page while the VMCS
+ * names the old one, the processor stops treating the accesses as APIC accesses, and the guest
+ * reads raw memory (bugzilla 197951: Windows guests bugchecked with CRITICAL_STRUCTURE_CORRUPTION).
+ */
+const KVM_APIC: readonly CatalogEntry[] = [
+  {
+    scenario: {
+      name: 'kvm-apic-access-migrate',
+      description: 'migration of the APIC-access page: each vCPU must reload the VMCS APIC_ACCESS_ADDR after the PTE changed, not before',
+      variant: 'v6.6',
+      world: world({ iommu: 'none', kvm: true }),
+      pages: { A: { cells: [...cell0], apicAccess: true } },
+      devices: [],
+      threads: [
+        { name: 'vcpu0', on: 'vcpu', ops: [['write', 'A', 0, 5], ['read', 'A', 0], ['read', 'A', 0]] },
+        { name: 'k0', on: 'kernel', ops: [['migrate', 'A']] },
+      ],
+    },
+    // v4.13/v4.14: nobody requests the reload (369ea8242c0f dropped ->invalidate_page); v4.15:
+    // b1394e745b94 requests it from range_start, before try_to_unmap_one changes the PTE.
+    buggyVariant: 'v4.15',
+    expect: ['stale-read'],
+    correct: ['kvm-apic-invalidate-range', 'v6.6'],
+    realBugIn: ['v4.13', 'v4.15'],
+  },
+];
+
+/**
+ * Deferred CPU TLB flushes (sim/kernel/tlbBatch.ts). Reclaim clears A's PTE under TTU_BATCH_FLUSH
+ * and flushes the CPU TLBs only later (try_to_unmap_flush[_dirty], mm/vmscan.c shrink_page_list).
+ * A path that takes A's PT lock in between finds no present PTE, so nothing of its own to flush;
+ * unless it calls flush_tlb_batched_pending() (3ea277194daa, in 4.13 and 4.15, not in 4.10.17 or
+ * 4.11.0) the CPU's stale entry outlives it. The races of Nadav Amit's report quoted in that commit.
+ */
+const TLB_DEFER: readonly CatalogEntry[] = [
+  {
+    // MADV_DONTNEED (zap_pte_range) of A while reclaim's flush is deferred: the swap PTE is cleared,
+    // madvise returns, and cpu0 keeps writing through its stale TLB entry into the page reclaim
+    // then writes to swap and frees. A now reads as a fresh zero page: the write is lost. Real in
+    // v4.10/v4.11 ("For munmap, it's potentially a data integrity issue", 3ea277194daa).
+    scenario: {
+      name: 'reclaim-zap-stale-tlb',
+      description: 'MADV_DONTNEED of a page reclaim unmapped with a deferred TLB flush; the CPU writes through its stale TLB entry after madvise returned',
+      variant: 'v4.13',
+      world: world({ iommu: 'none' }),
+      pages: { A: { cells: [...cell0] } },
+      devices: [],
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1], ['write', 'A', 1, 2], ['write', 'A', 2, 3], ['write', 'A', 3, 4]] },
+        { name: 'kswapd', on: 'kernel', ops: [['reclaim', 'A']] },
+        { name: 'k1', on: 'kernel', ops: [['zap', 'A']] },
+      ],
+    },
+    buggyVariant: 'v4.10',
+    expect: ['lost-write'],
+    correct: CORRECT,
+    realBugIn: ['v4.10', 'v4.11'],
+  },
+  {
+    // mprotect(A, PROT_READ) while reclaim's flush is deferred: change_pte_range finds a swap PTE,
+    // no flush, and cpu0's writable entry survives the mprotect ("there is a window where an
+    // mprotect that limits access still allows access", 3ea277194daa). The data is not lost — the
+    // dirty PTE made reclaim flush before pageout — so the verdict is the invariant split-mapping.
+    scenario: {
+      name: 'reclaim-mprotect-stale-tlb',
+      description: 'mprotect(PROT_READ) of a page reclaim unmapped with a deferred TLB flush must not leave the CPU a writable TLB entry',
+      variant: 'v4.13',
+      world: world({ iommu: 'none' }),
+      pages: { A: { cells: [...cell0] } },
+      devices: [],
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1], ['write', 'A', 0, 2]] },
+        { name: 'kswapd', on: 'kernel', ops: [['reclaim', 'A']] },
+        { name: 'k1', on: 'kernel', ops: [['mprotect', 'A', 'r']] },
+      ],
+    },
+    buggyVariant: 'v4.10',
+    expect: ['split-mapping'],
+    correct: CORRECT,
+    realBugIn: ['v4.10', 'v4.11'],
+  },
+];
+
+/**
  * The built-in scenarios. Each is a small program whose race the buggy variant exposes; the
  * comments say which kernel sequence each thread stands for.
  */
@@ -147,8 +233,9 @@ export const CATALOG: readonly CatalogEntry[] = [
     correct: CORRECT,
   },
   {
-    // munmap/MADV_DONTNEED gathers A's page and frees it in tlb_flush_mmu(); without
-    // invalidate_range before the free, the device's ATC still points at the freed, reused frame.
+    // munmap/MADV_DONTNEED of a large range: the mmu_gather fills up ("batch-full", force_flush in
+    // zap_pte_range) and tlb_flush_mmu() frees A's page before range_end; without invalidate_range
+    // before the free, the device's ATC still points at the freed, reused frame.
     scenario: {
       name: 'zap-gather-free',
       description: 'zap frees gathered pages; the device writes through its ATC into the freed, reused frame',
@@ -158,7 +245,7 @@ export const CATALOG: readonly CatalogEntry[] = [
       devices: [{ name: 'dev0', ats: true }],
       threads: [
         { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0], ['write', 'A', 0, 5], ['read', 'A', 0]] },
-        { name: 'k0', on: 'kernel', ops: [['zap', 'A']] },
+        { name: 'k0', on: 'kernel', ops: [['zap', 'A', 'batch-full']] },
         { name: 'cpu0', on: 'cpu', ops: [['read', 'B', 0], ['write', 'B', 0, 9]] },
       ],
     },
@@ -308,6 +395,8 @@ export const CATALOG: readonly CatalogEntry[] = [
     correct: CORRECT,
   },
   ...MPROTECT_SOFT_DIRTY,
+  ...KVM_APIC,
+  ...TLB_DEFER,
 ];
 
 export function catalogEntry(name: string): CatalogEntry | undefined {

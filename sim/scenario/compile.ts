@@ -65,8 +65,16 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     if (spec.file && (spec.cow || spec.swapped)) {
       problems.push(`pages.${n}: a file page (shared file mapping) is neither cow nor swapped: it lives in the page cache`);
     }
-    pages.push({ name: n, cells, cow: spec.cow ?? false, swapped: spec.swapped ?? false, file: spec.file ?? false });
+    pages.push({
+      name: n,
+      cells,
+      cow: spec.cow ?? false,
+      swapped: spec.swapped ?? false,
+      file: spec.file ?? false,
+      apicAccess: spec.apicAccess ?? false,
+    });
   }
+  checkApicPage(s, pages, problems);
   // One zero page, one frame per page, and room for a copy (COW, swap-in) of each.
   const needed = 2 * pages.length + 2;
   if (world.frames < needed) {
@@ -119,6 +127,7 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     if (on) threads.push({ name: th.name, on, ops });
   });
   if (totalOps > LIMITS.opsTotal) problems.push(`threads: ${totalOps} ops in all, at most ${LIMITS.opsTotal}`);
+  checkApicAccesses(s, pageIndex, pages, problems);
 
   const source: ScenarioJson = {
     name: s.name,
@@ -128,7 +137,13 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     pages: Object.fromEntries(
       pages.map((p) => [
         p.name,
-        { cells: [...p.cells], ...(p.cow ? { cow: true } : {}), ...(p.swapped ? { swapped: true } : {}), ...(p.file ? { file: true } : {}) },
+        {
+          cells: [...p.cells],
+          ...(p.cow ? { cow: true } : {}),
+          ...(p.swapped ? { swapped: true } : {}),
+          ...(p.file ? { file: true } : {}),
+          ...(p.apicAccess ? { apicAccess: true } : {}),
+        },
       ]),
     ),
     devices: s.devices.map((d) => ({ name: d.name, ats: d.ats })),
@@ -146,6 +161,59 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     vcpuCount,
     source,
   };
+}
+
+/**
+ * The APIC-access page (sim/kernel/kvmApic.ts) is KVM's private memslot APIC_ACCESS_PAGE_PRIVATE_MEMSLOT:
+ * one guest page (APIC_DEFAULT_PHYS_BASE) that __x86_set_memory_region() vm_mmap()s
+ * MAP_SHARED | MAP_ANONYMOUS in the VM process. Options that cannot describe it are refused.
+ */
+function checkApicPage(s: ScenarioParsed, pages: readonly PageSpec[], problems: string[]): void {
+  const apic = pages.filter((p) => p.apicAccess);
+  for (const p of apic) {
+    const at = `pages.${p.name}.apicAccess`;
+    if (!s.world.kvm) problems.push(`${at}: the APIC-access page is KVM's (its pfn is cached in each vCPU's VMCS): set world.kvm to true`);
+    if (p.cow || p.file) {
+      problems.push(`${at}: KVM maps the APIC-access page MAP_SHARED | MAP_ANONYMOUS (__x86_set_memory_region), so it is neither cow nor a file page`);
+    }
+  }
+  if (apic.length > 1) {
+    problems.push(`pages.${apic[1].name}.apicAccess: there is one APIC-access page (the guest page at APIC_DEFAULT_PHYS_BASE), already "${apic[0].name}"`);
+  }
+}
+
+/** Who may touch the APIC-access page: one vCPU (its local APIC), and kernel ops that make sense on a shared anonymous page. */
+function checkApicAccesses(s: ScenarioParsed, pageIndex: Map<string, number>, pages: readonly PageSpec[], problems: string[]): void {
+  const apic = pages.findIndex((p) => p.apicAccess);
+  if (apic < 0) return;
+  const name = pages[apic].name;
+  let vcpuThread = '';
+  s.threads.forEach((th, ti) => {
+    th.ops.forEach((raw, oi) => {
+      const at = `threads[${ti}].ops[${oi}]`;
+      const verb = raw[0];
+      const touches = raw.slice(1).some((x) => typeof x === 'string' && pageIndex.get(x) === apic);
+      if (!touches) return;
+      if (verb === 'read' || verb === 'write') {
+        if (th.on === 'vcpu') {
+          if (vcpuThread !== '' && vcpuThread !== th.name) {
+            problems.push(
+              `${at}: "${name}" is the APIC-access page and vCPU thread "${vcpuThread}" already accesses it: each vCPU has its own local APIC behind that guest page, and racefarm models the APIC of one`,
+            );
+          }
+          vcpuThread = th.name;
+        } else if (th.on === 'cpu' || th.on.startsWith('device:')) {
+          problems.push(
+            `${at}: "${name}" is the APIC-access page: only a vCPU accesses it (KVM's private memslot is vm_mmap()ed by KVM itself; the VMM and its devices never use that address)`,
+          );
+        }
+      } else if (verb === 'ksm-merge') {
+        problems.push(`${at}: "${name}" is the APIC-access page, a MAP_SHARED mapping: KSM merges only private anonymous pages of VM_MERGEABLE areas`);
+      } else if (verb === 'madvise-free') {
+        problems.push(`${at}: "${name}" is the APIC-access page, a MAP_SHARED mapping: MADV_FREE returns -EINVAL there (madvise_free_single_vma: !vma_is_anonymous)`);
+      }
+    });
+  });
 }
 
 function resolveOp(
@@ -227,6 +295,20 @@ function resolveOp(
       }
       return p < 0 || q < 0 || p === q || isFile(p) || isFile(q) ? null : { kind: 'ksm-merge', page: p, other: q };
     }
+    case 'zap': {
+      // ["zap", page] or ["zap", page, "batch-full"]: the mmu_gather filled up (force_flush in zap_pte_range).
+      if (raw.length === 3) {
+        const p = page(1);
+        if (raw[2] !== 'batch-full') {
+          problems.push(`${at}[2]: the only zap option is "batch-full" (the mmu_gather is full: zap_pte_range flushes and frees before range_end)`);
+          return null;
+        }
+        return p < 0 ? null : { kind: 'zap', page: p, batchFull: true };
+      }
+      if (!arity(2, '["zap", page] or ["zap", page, "batch-full"]')) return null;
+      const p = page(1);
+      return p < 0 ? null : { kind: 'zap', page: p, batchFull: false };
+    }
     case 'mprotect': {
       if (!arity(3, '["mprotect", page, "r" | "rw"]')) return null;
       const p = page(1);
@@ -249,7 +331,7 @@ function resolveOp(
         problems.push(`${at}[1]: writeback (page_mkclean) applies to file pages; "${specs[p].name}" is anonymous (mark it "file": true)`);
         return null;
       }
-      return { kind: verb as 'reclaim' | 'madvise-free' | 'zap' | 'pagemap' | 'writeback' | 'migrate', page: p };
+      return { kind: verb as 'reclaim' | 'madvise-free' | 'pagemap' | 'writeback' | 'migrate', page: p };
     }
   }
 }

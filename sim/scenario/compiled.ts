@@ -4,7 +4,9 @@ import type { IommuKind } from '../model/iommu.ts';
 export type Op =
   | { readonly kind: 'read'; readonly page: number; readonly cell: number; readonly value: 0 }
   | { readonly kind: 'write'; readonly page: number; readonly cell: number; readonly value: number }
-  | { readonly kind: 'reclaim' | 'madvise-free' | 'zap' | 'pagemap' | 'writeback' | 'migrate'; readonly page: number }
+  | { readonly kind: 'reclaim' | 'madvise-free' | 'pagemap' | 'writeback' | 'migrate'; readonly page: number }
+  /** batchFull: the mmu_gather is full, zap_pte_range takes its force_flush path (sim/kernel/zap.ts). */
+  | { readonly kind: 'zap'; readonly page: number; readonly batchFull: boolean }
   | { readonly kind: 'clear-refs' }
   | { readonly kind: 'ksm-merge'; readonly page: number; readonly other: number }
   | { readonly kind: 'mprotect'; readonly page: number; readonly prot: 'r' | 'rw' };
@@ -40,6 +42,8 @@ export interface PageSpec {
   readonly swapped: boolean;
   /** A page of a shared file mapping (MAP_SHARED): page cache + writeback instead of swap. */
   readonly file: boolean;
+  /** KVM's APIC-access page (needs world.kvm): vCPU accesses are APIC accesses through the VMCS-cached pfn. */
+  readonly apicAccess: boolean;
 }
 
 export interface CompiledScenario {
@@ -63,7 +67,7 @@ export interface ScenarioJson {
   description?: string;
   variant?: string;
   world: WorldConfig;
-  pages: Record<string, { cells: number[]; cow?: boolean; swapped?: boolean; file?: boolean }>;
+  pages: Record<string, { cells: number[]; cow?: boolean; swapped?: boolean; file?: boolean; apicAccess?: boolean }>;
   devices: { name: string; ats: boolean }[];
   threads: { name: string; on: string; ops: (string | number)[][] }[];
 }

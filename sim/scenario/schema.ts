@@ -36,6 +36,7 @@ export const scenarioSchema = z
             cow: z.boolean().optional(),
             swapped: z.boolean().optional(),
             file: z.boolean().optional(),
+            apicAccess: z.boolean().optional(),
           })
           .strict(),
       )

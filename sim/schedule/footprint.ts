@@ -182,10 +182,10 @@ export class FootprintRecorder {
     // split-mapping oracle reads them all together after any step that changes one.
     const caches = [...w.cpuTlbs];
     if (w.iommu) caches.push(w.iommu.iotlb, ...w.iommu.devices.map((d) => d.atc));
-    if (w.kvm) caches.push(w.kvm.spte);
+    if (w.kvm) caches.push(w.kvm.spte, ...w.kvm.vmcs);
     for (const c of caches) {
       const cr = c as unknown as Record<string, Indexed>;
-      for (const k of ['valid', 'frame', 'gen', 'write']) set(cr, k, this.trackArray(cr[k], xlat, 1, pages));
+      for (const k of ['valid', 'frame', 'gen', 'write', 'deferred']) set(cr, k, this.trackArray(cr[k], xlat, 1, pages));
     }
 
     set(w, 'windows', this.trackArray(w.windows, win, 1, pages));
@@ -207,6 +207,7 @@ export class FootprintRecorder {
       ptl[i] = locks.get(raw)!;
     }
     set(w, 'mmapSem', this.trackRwSem(w.mmapSem));
+    set(w, 'mmTlb', this.trackObject(w.mmTlb, 'mm.tlb', ['batched', 'pending']));
     const notifiers = w.notifiers as unknown as object[];
     if (w.iommu) {
       const raw = w.iommu;
@@ -220,6 +221,13 @@ export class FootprintRecorder {
     if (w.kvm) {
       const raw = w.kvm;
       set(raw, 'mmuLock', this.trackObject(raw.mmuLock, 'lock:kvm', ['owner']));
+      // The APIC-access page's per-vCPU state: the reload request and the APIC registers.
+      const vcpus = raw.apicReloadPending.length;
+      if (vcpus > 0) {
+        const apic = this.range(vcpus);
+        set(raw, 'apicReloadPending', this.trackArray(raw.apicReloadPending, apic, 1, vcpus));
+        set(raw, 'apicRegs', this.trackArray(raw.apicRegs, apic, cells, vcpus));
+      }
       const wrapped = this.trackObject(raw, 'kvm', ['seq', 'count']);
       set(w, 'kvm', wrapped);
       notifiers[notifiers.indexOf(raw)] = wrapped;

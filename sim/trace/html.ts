@@ -148,6 +148,11 @@ export interface HtmlOptions {
   readonly states?: readonly StateSnapshot[];
   /** Show threads that never ran a step (default: hidden, like an idle IOMMU fault worker). */
   readonly showIdle?: boolean;
+  /**
+   * Markup placed first in the body, already escaped by the caller: the coordinator's web view puts
+   * its navigation and download links there (coordinator/web/findingPage.ts).
+   */
+  readonly banner?: string;
 }
 
 /**
@@ -171,7 +176,7 @@ export function renderHtml(run: RunResult, finding: Finding | null, opts: HtmlOp
   out.push('<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">');
   out.push('<meta name="viewport" content="width=device-width, initial-scale=1">');
   out.push(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'">`);
-  out.push(`<title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>`);
+  out.push(`<title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>${opts.banner ?? ''}`);
   out.push('<header>');
   out.push(`<h1>${escapeHtml(title)}</h1>`);
   if (finding !== null) {
@@ -245,7 +250,7 @@ export type HtmlReplay =
  * a finding of another simulator version; when the oracle does not fire the page is still rendered
  * (it shows the run as it went) and `reproduced` is false.
  */
-export function renderFindingHtml(f: Finding): HtmlReplay {
+export function renderFindingHtml(f: Finding, opts: Pick<HtmlOptions, 'banner'> = {}): HtmlReplay {
   if (f.simVersion !== SIM_VERSION) {
     return { reproduced: false, reason: `simulator version mismatch: the finding was made by ${f.simVersion}, this is ${SIM_VERSION}`, html: null };
   }
@@ -253,7 +258,7 @@ export function renderFindingHtml(f: Finding): HtmlReplay {
   const variant = parseVariantJson({ sites: f.variant.sites, name: f.variant.name }, f.variant.name);
   const rec = new StateRecorder();
   const run = runOnce(sc, variant.sites, new ReplayChooser(f.decisions), { trace: true, observer: rec });
-  const html = renderHtml(run, f, { states: rec.states });
+  const html = renderHtml(run, f, { states: rec.states, banner: opts.banner });
   if (!run.violations.some((v) => v.oracle === f.oracle)) {
     const got = run.violations.map((x) => x.oracle).join(', ') || 'none';
     return { reproduced: false, reason: `the oracle ${f.oracle} did not fire (oracles that fired: ${got})`, html };

@@ -55,7 +55,7 @@ function caches(w: World): TranslationCache[] {
     out.push(w.iommu.iotlb);
     for (const d of w.iommu.devices) out.push(d.atc);
   }
-  if (w.kvm !== null) out.push(w.kvm.spte);
+  if (w.kvm !== null) out.push(w.kvm.spte, ...w.kvm.vmcs);
   return out;
 }
 
@@ -105,6 +105,9 @@ export function describeState(w: World, names: readonly string[] = []): StateSna
   if (w.kvm !== null) {
     const k = w.kvm;
     other.push(`kvm: mmu_lock ${k.mmuLock.owner === -1 ? 'free' : `held by ${who(k.mmuLock.owner)}`}, mmu_notifier_seq ${k.seq}, mmu_notifier_count ${k.count}`);
+    k.apicReloadPending.forEach((pending, v) => {
+      if (pending === 1) other.push(`vcpu${v}: KVM_REQ_APIC_PAGE_RELOAD pending`);
+    });
   }
   if (w.iommu !== null) other.push(`${w.iommu.name}: ${w.iommu.faults.length} PRI request(s) queued, ${w.iommu.inFlight} device access(es) waiting`);
   return { pages, frames: fs, other };

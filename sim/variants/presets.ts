@@ -26,20 +26,39 @@ const V4_13: Sites = {
   'ksm.replace': 'notify-under-ptl', // replace_page: ptep_clear_flush_notify() + set_pte_at_notify()
   'mprotect.notify': 'range-end', // change_pmd_range: mmu_notifier_invalidate_range_start/end
   'mprotect.writeUpgrade': 'dirty-accountable', // change_pte_range: dirty_accountable && pte_dirty && (pte_soft_dirty || !VM_SOFTDIRTY) — the real soft-dirty bug (same in 4.10, 4.11, 4.15)
+  'unmap.tlbBatch': 'deferred', // try_to_unmap_one: should_defer_flush() → ptep_get_and_clear + set_tlb_ubc_flush_pending (x86, every version here)
+  'tlb.batchedPending': 'flush', // change_pte_range / zap_pte_range / madvise_free_pte_range: flush_tlb_batched_pending() (3ea277194daa; read in 4.13.9, 4.15.18, torvalds/linux)
+  'tlb.nestedFlush': 'force', // tlb_finish_mmu: "bool force = mm_tlb_flush_nested(tlb->mm);" (99baac21e458; read in 4.13.9)
+  'zap.flushRange': 'none', // zap_page_range 4.13.9: no flush_tlb_range before range_end
+  'clearRefs.tlbFlush': 'tlb-gather', // clear_refs_write 4.13.9: tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(&tlb, 0, -1) (v6.6 not read: inherits)
   'kvm.retryCheck': 'true', // tdp_page_fault / __direct_map: mmu_notifier_retry()
   'kvm.seqIncrement': 'locked', // kvm_mmu_notifier_invalidate_range_end: seq++ under mmu_lock
+  'kvm.apicReload': 'none', // fb1522e099f0/369ea8242c0f removed kvm_mmu_notifier_invalidate_page; kvm_arch_mmu_notifier_invalidate_page is left uncalled
   'iommu.notifyOnUpgrade': 'false', // wp_page_reuse: ptep_set_access_flags(), no notifier in v4.x
   'iommu.setsDirty': 'false',
   'intelSvm.deferredInvalidation': 'false',
+};
+
+/** v4.15 — commit 0f10851ea475 and the KVM fix b1394e745b94. */
+const V4_15: Sites = {
+  ...V4_13,
+  'cow.rangeEnd': 'only-end', // wp_page_copy: mmu_notifier_invalidate_range_only_end()
+  'unmap.notify': 'under-ptl-when-cleared',
+  'mkclean.notify': 'range-end', // page_mkclean_one: "No need to call mmu_notifier_invalidate_range()"
+  'ksm.writeProtect': 'range-end', // write_protect_page: ptep_clear_flush(), "No need to notify"
+  'ksm.replace': 'range-end', // replace_page: ptep_clear_flush(), read-only → read-only same content
+  'kvm.apicReload': 'range-start', // b1394e745b94 (v4.15-rc, "KVM: x86: fix APIC page invalidation"): kvm_arch_mmu_notifier_invalidate_range from range_start
+  'zap.flushRange': 'before-range-end', // zap_page_range 4.15.18: flush_tlb_range(vma, start, end) in the vma loop, before range_end
 };
 
 /** v6.6 (mm/mmu_notifier.c, mm/mprotect.c, arch/arm64/mm/fault.c of v6.6). */
 const V6_6: Sites = {
   ...V4_13,
   'cow.rangeEnd': 'only-end', // __mmu_notifier_invalidate_range_end() lost the ->invalidate_range call
-  'iommu.notifyOnUpgrade': 'true', // arm64 __ptep_set_access_flags() → flush_tlb_page() → secondary flush
+  'iommu.notifyOnUpgrade': 'arm64', // arm64 __ptep_set_access_flags() → flush_tlb_page() → mmu_notifier_arch_invalidate_secondary_tlbs(); x86 ptep_set_access_flags() does not flush
   'migrate.restoreDirty': 'entry-dirty', // try_to_migrate_one: make_migration_entry_dirty; remove_migration_pte: pte_mkdirty (2e3468778dbe, v6.1)
   'mprotect.writeUpgrade': 'can-change-pte-writable', // change_pte_range → can_change_pte_writable() (64fe24a3e05e v5.19, fixed by 76aefad628aa v6.0)
+  'kvm.apicReload': 'range-start-retry', // kvm_unmap_gfn_range requests the reload (0a8a5f2c8c26), vmx_set_apic_access_page_addr retries (878940b33d76), both v6.6-rc1
 };
 
 const PRESET_LIST: readonly Variant[] = [
@@ -52,6 +71,10 @@ const PRESET_LIST: readonly Variant[] = [
       'unmap.notify': 'after-unlock', // "out_unmap: pte_unmap_unlock(pte, ptl); ... mmu_notifier_invalidate_page(mm, address);"
       'unmap.rangeBracket': 'false',
       'mkclean.notify': 'after-unlock',
+      'tlb.batchedPending': 'none', // 4.10.17 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9)
+      'tlb.nestedFlush': 'none', // 4.10.17 tlb_finish_mmu: tlb_flush_mmu(tlb) only; tlb_flush_pending is a bool of change_protection
+      'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.10.17: "mmu_notifier_invalidate_range_end(mm, 0, -1); flush_tlb_mm(mm);"
+      'kvm.apicReload': 'invalidate-page', // kvm_mmu_notifier_invalidate_page → kvm_arch_mmu_notifier_invalidate_page (x86.c)
     },
   },
   {
@@ -63,6 +86,10 @@ const PRESET_LIST: readonly Variant[] = [
       'unmap.notify': 'page-under-ptl', // "discard: page_remove_rmap(); put_page(); mmu_notifier_invalidate_page(mm, address);" in the loop
       'unmap.rangeBracket': 'false',
       'mkclean.notify': 'page-under-ptl', // "if (ret) { mmu_notifier_invalidate_page(vma->vm_mm, address); (*cleaned)++; }" in the loop
+      'tlb.batchedPending': 'none', // 4.11.0 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9; 4.11.x stable not checked)
+      'tlb.nestedFlush': 'none', // 4.11.0 tlb_finish_mmu has no mm_tlb_flush_nested (99baac21e458 came later)
+      'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.11.0: flush_tlb_mm(mm)
+      'kvm.apicReload': 'invalidate-page', // kvm_mmu_notifier_invalidate_page → kvm_arch_mmu_notifier_invalidate_page (x86.c)
     },
   },
   {
@@ -74,14 +101,7 @@ const PRESET_LIST: readonly Variant[] = [
     name: 'v4.15',
     description:
       'commit 0f10851ea475: invalidate_range under the PT lock only where a page is freed before range_end or a PTE points to a new page; range_only_end elsewhere',
-    sites: {
-      ...V4_13,
-      'cow.rangeEnd': 'only-end', // wp_page_copy: mmu_notifier_invalidate_range_only_end()
-      'unmap.notify': 'under-ptl-when-cleared',
-      'mkclean.notify': 'range-end', // page_mkclean_one: "No need to call mmu_notifier_invalidate_range()"
-      'ksm.writeProtect': 'range-end', // write_protect_page: ptep_clear_flush(), "No need to notify"
-      'ksm.replace': 'range-end', // replace_page: ptep_clear_flush(), read-only → read-only same content
-    },
+    sites: V4_15,
   },
   {
     name: 'v6.6',
@@ -142,6 +162,12 @@ const PRESET_LIST: readonly Variant[] = [
     description:
       'v6.6 with can_change_pte_writable() as 64fe24a3e05e merged it in v5.19: the inverted soft-dirty test upgrades an exclusive anonymous page after clear_refs (fixed by 76aefad628aa, v6.0)',
     sites: { ...V6_6, 'mprotect.writeUpgrade': 'exclusive-anon-inverted' },
+  },
+  {
+    name: 'kvm-apic-invalidate-range',
+    description:
+      'v4.15 with e649b3f0188f (v5.8, "KVM: x86: Fix APIC page invalidation race"): the APIC-access page reload is requested from ->invalidate_range, after the PTE changed, instead of from range_start',
+    sites: { ...V4_15, 'kvm.apicReload': 'invalidate-range' },
   },
   {
     name: 'kvm-no-retry',

@@ -55,10 +55,10 @@ export function parseVariantJson(input: unknown, fallbackName: string): Variant 
   };
 }
 
-/** A site whose two choices are "true" and "false". */
+/** A site with the choices "true" and "false" (and maybe others, e.g. iommu.notifyOnUpgrade's "arm64"): a JSON boolean names one of those two. */
 export function isBooleanSite(site: SiteName): boolean {
   const c = SITES[site].choices as readonly string[];
-  return c.length === 2 && c.includes('true') && c.includes('false');
+  return c.includes('true') && c.includes('false');
 }
 
 export function resolvePreset(name: string): Variant {

@@ -1,6 +1,7 @@
 /**
  * The notifier call sites whose placement a variant decides (docs/variants.md). The first choice of each
- * site is the v4.13 behaviour. Each entry says which kernel code it stands for, so `racefarm
+ * site is the correct behaviour; v4.13 takes it except where v4.13 really had the bug
+ * (test/unit/variants.test.ts V4_13_BUGS). Each entry says which kernel code it stands for, so `racefarm
  * variants --sites` and the validation messages can explain themselves.
  */
 export const SITES = {
@@ -56,6 +57,27 @@ export const SITES = {
     choices: ['can-change-pte-writable', 'dirty-accountable', 'exclusive-anon-inverted'],
     doc: 'change_pte_range (mm/mprotect.c) on mprotect(PROT_WRITE): can_change_pte_writable() upgrades a dirty shared-file PTE or an exclusive anonymous page unless soft-dirty tracking needs the fault (v6.6: 64fe24a3e05e + the 76aefad628aa fix) · only a dirty shared-file PTE, with the inverted test pte_soft_dirty || !(vm_flags & VM_SOFTDIRTY) that loses soft-dirty after clear_refs (v4.x) · can_change_pte_writable() as 64fe24a3e05e merged it (v5.19): dirty PTEs of exclusive anonymous or shared-file pages, same inverted soft-dirty test',
   },
+  // ---- deferred CPU TLB flushes (sim/kernel/tlbBatch.ts) ----
+  'unmap.tlbBatch': {
+    choices: ['deferred', 'flush'],
+    doc: 'try_to_unmap_one (mm/rmap.c) under TTU_BATCH_FLUSH: should_defer_flush() → ptep_get_and_clear() + set_tlb_ubc_flush_pending(), the CPU TLB flushed later by try_to_unmap_flush[_dirty]() in shrink_page_list (x86 CONFIG_ARCH_WANT_BATCHED_UNMAP_TLB_FLUSH, 72b252aed506, v4.3) · ptep_clear_flush() at once (an architecture without batching)',
+  },
+  'tlb.batchedPending': {
+    choices: ['flush', 'none'],
+    doc: 'flush_tlb_batched_pending() (mm/rmap.c) under the PT lock in change_pte_range, zap_pte_range and madvise_free_pte_range flushes a TLB flush reclaim deferred (3ea277194daa, in 4.13 and 4.15) · no such call: a stale CPU TLB entry survives mprotect/munmap/MADV_DONTNEED of a PTE reclaim already cleared (4.10.17, 4.11.0)',
+  },
+  'tlb.nestedFlush': {
+    choices: ['force', 'none'],
+    doc: 'tlb_finish_mmu (mm/memory.c): with another mmu_gather of the mm in flight (mm_tlb_flush_nested), flush the whole range even if this one cleared no present PTE (99baac21e458, in 4.13.9, 4.15.18, v6.6 as fullmm) · flush only what this gather cleared (4.10.17, 4.11.0)',
+  },
+  'zap.flushRange': {
+    choices: ['none', 'before-range-end'],
+    doc: 'zap_page_range (mm/memory.c): the CPU TLB flush comes from tlb_finish_mmu after range_end (4.10.17, 4.13.9, v6.6) · v4.15 also calls flush_tlb_range(vma, start, end) before range_end ("mm: always flush VMA ranges affected by zap_page_range", reverted by 50c150f26261 in v4.19)',
+  },
+  'clearRefs.tlbFlush': {
+    choices: ['tlb-gather', 'flush-tlb-mm'],
+    doc: 'clear_refs_write (fs/proc/task_mmu.c): tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(), so mm_tlb_flush_pending() sees the write-protect pass ("mm: fix KSM data corruption", 2017; 4.13.9, 4.15.18) · a bare flush_tlb_mm() at the end (4.10.17, 4.11.0)',
+  },
   'kvm.retryCheck': {
     choices: ['true', 'false'],
     doc: 'mmu_notifier_retry() in the KVM fault path (virt/kvm, arch/x86/kvm/mmu.c)',
@@ -64,9 +86,13 @@ export const SITES = {
     choices: ['locked', 'after-unlock'],
     doc: 'kvm_mmu_notifier_invalidate_range_end bumps mmu_notifier_seq under mmu_lock, or after releasing it',
   },
+  'kvm.apicReload': {
+    choices: ['range-start-retry', 'invalidate-range', 'invalidate-page', 'range-start', 'none'],
+    doc: 'who makes the vCPUs reload the APIC-access page pfn cached in the VMCS (APIC_ACCESS_ADDR) with KVM_REQ_APIC_PAGE_RELOAD: kvm_unmap_gfn_range from range_start, with the reload retried while an invalidation is in progress (0a8a5f2c8c26 + 878940b33d76, v6.6) · ->invalidate_range, after the PTE changed (e649b3f0188f, v5.8) · kvm_arch_mmu_notifier_invalidate_page after the PTE changed (v4.10–v4.12) · kvm_arch_mmu_notifier_invalidate_range from range_start, before the PTE changes (b1394e745b94, v4.15) · nobody (v4.13/v4.14: 369ea8242c0f removed ->invalidate_page)',
+  },
   'iommu.notifyOnUpgrade': {
-    choices: ['true', 'false'],
-    doc: 'a read-only → writable PTE upgrade (wp_page_reuse, mprotect) notifies secondary TLBs; an IOMMU that caches permission faults (arm-smmu-v3) livelocks without it',
+    choices: ['true', 'false', 'arm64'],
+    doc: 'a read-only → writable PTE upgrade in place (wp_page_reuse, do_wp_page → ptep_set_access_flags) notifies secondary TLBs; an IOMMU that caches permission faults (arm-smmu-v3) livelocks without it: always · never (v4.x) · only on arm64, i.e. when world.iommu is arm-smmu-v3 (v6.6: arm64 __ptep_set_access_flags → flush_tlb_page → mmu_notifier_arch_invalidate_secondary_tlbs; x86 ptep_set_access_flags only set_pte()s, no flush)',
   },
   'iommu.setsDirty': {
     choices: ['false', 'true'],

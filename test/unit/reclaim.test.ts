@@ -26,17 +26,20 @@ const UNMAP_V413 = [
   'add_to_swap',
   'mmu_notifier_invalidate_range_start',
   'try_to_unmap_one: page_vma_mapped_walk (pte_offset_map_lock)',
-  'try_to_unmap_one: ptep_clear_flush',
+  'try_to_unmap_one: ptep_get_and_clear + set_tlb_ubc_flush_pending',
   'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap',
   'mmu_notifier_invalidate_range',
   'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)',
   'mmu_notifier_invalidate_range_end',
+  // the PTE was dirty: try_to_unmap_flush_dirty() before pageout() (mm/vmscan.c shrink_page_list)
+  'try_to_unmap_flush: arch_tlbbatch_flush',
   'pageout: swap_writepage',
-  '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free',
+  // the batch is flushed already: the final try_to_unmap_flush() has nothing left, the free follows
+  '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free_hot_cold_page_list',
 ];
 
 describe('kernel/reclaim', () => {
-  it('v4.13: reclaim swaps the page out (range bracket, invalidate_range under the PT lock, pageout, free)', () => {
+  it('v4.13: reclaim swaps the page out (range bracket, deferred CPU flush, invalidate_range under the PT lock, flush before pageout, free)', () => {
     const r = replay(swapOutIn(), 'v4.13');
     assert.deepEqual(r.violations, []);
     assert.deepEqual(labelsOf(r, 'k0'), UNMAP_V413);
@@ -64,7 +67,7 @@ describe('kernel/reclaim', () => {
     assert.deepEqual(r.violations, []);
     assertInOrder(labelsOf(r, 'k0'), [
       'mmu_notifier_invalidate_range_start',
-      'try_to_unmap_one: ptep_clear_flush',
+      'try_to_unmap_one: ptep_get_and_clear + set_tlb_ubc_flush_pending',
       'mmu_notifier_invalidate_range',
       'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap',
       'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)',
@@ -78,7 +81,7 @@ describe('kernel/reclaim', () => {
     assert.deepEqual(r.violations, []);
     const ls = labelsOf(r, 'k0');
     assertInOrder(ls, [
-      'try_to_unmap_one: ptep_clear_flush',
+      'try_to_unmap_one: ptep_get_and_clear + set_tlb_ubc_flush_pending',
       'try_to_unmap_one: set_pte_at(swp_pte) + page_remove_rmap',
       'try_to_unmap_one: page_vma_mapped_walk_done (pte_unmap_unlock)',
       'mmu_notifier_invalidate_page',
@@ -108,7 +111,7 @@ describe('kernel/reclaim', () => {
     assert.deepEqual(r.violations, []);
     const ls = labelsOf(r, 'k0');
     assert.ok(!ls.includes('mmu_notifier_invalidate_range'));
-    assertInOrder(ls, ['mmu_notifier_invalidate_range_start', 'try_to_unmap_one: ptep_clear_flush', 'mmu_notifier_invalidate_range_end']);
+    assertInOrder(ls, ['mmu_notifier_invalidate_range_start', 'try_to_unmap_one: ptep_get_and_clear + set_tlb_ubc_flush_pending', 'mmu_notifier_invalidate_range_end']);
   });
 
   it('a clean page still in the swap cache is reclaimed without a second pageout, and reads back intact', () => {
@@ -127,8 +130,21 @@ describe('kernel/reclaim', () => {
     const k1 = labelsOf(r, 'k1');
     assert.ok(!k1.includes('add_to_swap'), 'already in the swap cache');
     assert.ok(!k1.includes('pageout: swap_writepage'), 'clean: no writeback');
-    assert.equal(k1[k1.length - 1], '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free');
+    // clean PTE (swapped in read-only): no flush before pageout; the final try_to_unmap_flush() precedes the free
+    assert.deepEqual(k1.slice(-3), ['__remove_mapping: page_ref_freeze + __delete_from_swap_cache', 'try_to_unmap_flush: arch_tlbbatch_flush', 'shrink_page_list: free_hot_cold_page_list']);
     assert.deepEqual(readValues(r, 'cpu1'), [{ page: 'A', cell: 0, value: 1 }]);
+  });
+
+  it('unmap.tlbBatch=flush (no batching, or no CPU ran the mm): ptep_clear_flush, no try_to_unmap_flush', () => {
+    const v = parseVariantJson({ base: 'v4.13', sites: { 'unmap.tlbBatch': 'flush' } }, 'nobatch');
+    const r = replay(swapOutIn(), v.sites);
+    assert.deepEqual(r.violations, []);
+    const ls = labelsOf(r, 'k0');
+    assert.ok(ls.includes('try_to_unmap_one: ptep_clear_flush'));
+    assert.ok(!ls.some((l) => l.startsWith('try_to_unmap_flush')));
+    assert.equal(ls[ls.length - 1], '__remove_mapping: page_ref_freeze + __delete_from_swap_cache + free_hot_cold_page_list');
+    const noCpu = compile({ name: 'nocpu', pages: { A: { cells: [1, 2, 3, 4] } }, threads: [{ name: 'k0', on: 'kernel', ops: [['reclaim', 'A']] }] });
+    assert.ok(labelsOf(replay(noCpu, 'v4.13'), 'k0').includes('try_to_unmap_one: ptep_clear_flush'), 'should_defer_flush: no remote CPU in mm_cpumask');
   });
 
   it('reclaim of a page that is not mapped does nothing', () => {
@@ -161,7 +177,9 @@ describe('kernel/reclaim', () => {
         'madvise: up_read(mmap_sem)',
         'shrink_page_list: isolate_lru_page + trylock_page',
         'try_to_unmap_one: discard (clean MADV_FREE page) + page_remove_rmap',
-        'shrink_page_list: lazyfree page_ref_freeze + free',
+        'shrink_page_list: lazyfree page_ref_freeze (free_pages)',
+        'try_to_unmap_flush: arch_tlbbatch_flush',
+        'shrink_page_list: free_hot_cold_page_list',
       ]);
       assert.ok(!ls.includes('add_to_swap'), 'a lazyfree page is not added to swap');
       assert.ok(!ls.includes('pageout: swap_writepage'));
@@ -183,7 +201,7 @@ describe('kernel/reclaim', () => {
       const r = replay(sc, 'v4.13');
       assert.deepEqual(r.violations, []);
       const k1 = labelsOf(r, 'k1');
-      assertInOrder(k1, ['try_to_unmap_one: ptep_clear_flush', 'try_to_unmap_one: set_pte_at(pteval) + SetPageSwapBacked (redirtied)', 'shrink_page_list: keep_locked (still mapped)']);
+      assertInOrder(k1, ['try_to_unmap_one: ptep_get_and_clear + set_tlb_ubc_flush_pending', 'try_to_unmap_one: set_pte_at(pteval) + SetPageSwapBacked (redirtied)', 'shrink_page_list: keep_locked (still mapped)']);
       assert.ok(!k1.some((l) => l.includes('discard')));
       assert.deepEqual(readValues(r, 'cpu1'), [{ page: 'A', cell: 0, value: 1 }]);
     });

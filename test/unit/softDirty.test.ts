@@ -10,7 +10,7 @@ function pagemapResults(r: ReturnType<typeof replay>): string[] {
 }
 
 describe('kernel/softDirty: clear-refs and pagemap', () => {
-  it('clear-refs write-protects and cleans every present PTE under its PT lock, inside a range window', () => {
+  it('clear-refs (v4.13): tlb_gather_mmu, the VM_SOFTDIRTY pass under down_write, every present PTE write-protected and cleaned under its PT lock inside a range window, tlb_finish_mmu', () => {
     const sc = compile({
       name: 'cr',
       pages: { A: { cells: [1, 1, 1, 1] }, B: { cells: [2, 2, 2, 2] } },
@@ -19,7 +19,10 @@ describe('kernel/softDirty: clear-refs and pagemap', () => {
     const r = replay(sc, 'v4.13');
     assert.deepEqual(r.violations, []);
     assert.deepEqual(labelsOf(r, 'k0'), [
-      'clear_refs_write: down_read(mmap_sem)',
+      'clear_refs_write: down_read(mmap_sem) + tlb_gather_mmu',
+      'clear_refs_write: up_read(mmap_sem) (a vma has VM_SOFTDIRTY)',
+      'clear_refs_write: down_write(mmap_sem), vm_flags &= ~VM_SOFTDIRTY + vma_set_page_prot',
+      'clear_refs_write: downgrade_write(mmap_sem)',
       'mmu_notifier_invalidate_range_start',
       'clear_refs_pte_range: pte_offset_map_lock',
       'clear_soft_dirty: ptep_modify_prot_start/commit (wrprotect, clear soft-dirty)',
@@ -28,12 +31,41 @@ describe('kernel/softDirty: clear-refs and pagemap', () => {
       'clear_soft_dirty: ptep_modify_prot_start/commit (wrprotect, clear soft-dirty)',
       'pte_unmap_unlock',
       'mmu_notifier_invalidate_range_end',
-      'clear_refs_write: flush_tlb_mm',
+      'clear_refs_write: tlb_finish_mmu (fullmm: flush_tlb_mm_range TLB_FLUSH_ALL)',
       'clear_refs_write: up_read(mmap_sem)',
     ]);
     const cleared = rows(r).filter((x) => x.label.startsWith('clear_soft_dirty'));
     assert.match(cleared[0].effects, /A: frame \d+ ro D$/, 'A: read-only, soft-dirty clear');
     assert.match(cleared[1].effects, /B: frame \d+ ro D$/);
+  });
+
+  it('clear-refs (v4.10): flush_tlb_mm at the end; a second clear-refs finds no VM_SOFTDIRTY vma and stays under down_read', () => {
+    const sc = compile({ name: 'cr2', pages: { A: {} }, threads: [{ name: 'k0', on: 'kernel', ops: [['clear-refs'], ['clear-refs']] }] });
+    const r = replay(sc, 'v4.10');
+    const ls = labelsOf(r, 'k0');
+    assert.equal(ls.filter((l) => l.startsWith('clear_refs_write: down_write')).length, 1);
+    assert.equal(ls.filter((l) => l === 'clear_refs_write: flush_tlb_mm').length, 2);
+    assert.ok(!ls.some((l) => l.includes('tlb_gather_mmu') || l.includes('tlb_finish_mmu')));
+  });
+
+  it('the VM_SOFTDIRTY pass excludes a concurrent fault (down_write), the PTE walk does not (down_read after downgrade_write)', () => {
+    const sc = compile({
+      name: 'cr3',
+      world: { iommu: 'none' },
+      pages: { A: {}, B: { swapped: true } },
+      threads: [
+        { name: 'k0', on: 'kernel', ops: [['clear-refs']] },
+        { name: 'cpu0', on: 'cpu', ops: [['read', 'B', 0]] },
+      ],
+    });
+    // run k0 up to its down_write step, then cpu0: its fault must wait for downgrade_write.
+    const r = replay(sc, 'v4.13', [0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+    const seq = rows(r).map((x) => `${r.threadNames[x.thread]}: ${x.label}`);
+    const down = seq.indexOf('k0: clear_refs_write: down_write(mmap_sem), vm_flags &= ~VM_SOFTDIRTY + vma_set_page_prot');
+    const downgrade = seq.indexOf('k0: clear_refs_write: downgrade_write(mmap_sem)');
+    const fault = seq.indexOf('cpu0: do_page_fault: down_read(mmap_sem)');
+    assert.ok(down >= 0 && downgrade > down, seq.join('\n'));
+    assert.ok(fault < down || fault > downgrade, `the fault's down_read (${fault}) is not between down_write (${down}) and downgrade_write (${downgrade})`);
   });
 
   it('no-clear-refs-invalidate: range_end does not call invalidate_range (the _only_end form)', () => {
@@ -108,8 +140,10 @@ describe('kernel/softDirty: clear-refs and pagemap', () => {
     });
 
     it('v4.13: range_end flushed the ATC, so the second write faults through PRI, which sets soft-dirty', () => {
-      // as above, but the second write faults: let iommu-fault (3) serve it before k1 runs.
-      const decisions = [0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 3];
+      // as above, but the second write faults: let iommu-fault (3) serve it before k1 runs. k0 runs
+      // its 11 steps (down_read + tlb_gather_mmu, the VM_SOFTDIRTY pass: up_read, down_write,
+      // downgrade_write, then range_start … up_read).
+      const decisions = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 3];
       const r = replay(sc, 'v4.13', decisions);
       assert.deepEqual(r.violations, []);
       assert.deepEqual(labelsOf(r, 'dev0'), ['device DMA write', 'device DMA write: ATS translation fault', 'device DMA write']);

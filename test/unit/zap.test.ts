@@ -20,7 +20,8 @@ function zapOnly() {
 }
 
 describe('kernel/zap', () => {
-  it('v4.13: the gather flush invalidates secondary TLBs before the pages are freed', () => {
+  it('v4.13, one anonymous page (the normal path): the CPU TLB flush, invalidate_range and the free come in tlb_finish_mmu after range_end', () => {
+    // zap_pte_range() sets force_flush only for a dirty file PTE or a full gather (mm/memory.c 4.13.9).
     const r = replay(zapOnly(), 'v4.13');
     assert.deepEqual(r.violations, []);
     assert.deepEqual(labelsOf(r, 'k0'), [
@@ -28,25 +29,87 @@ describe('kernel/zap', () => {
       'mmu_notifier_invalidate_range_start',
       'zap_pte_range: pte_offset_map_lock',
       'zap_pte_range: ptep_get_and_clear_full + __tlb_remove_page',
-      'tlb_flush_mmu_tlbonly: flush_tlb + mmu_notifier_invalidate_range',
       'pte_unmap_unlock',
-      'tlb_flush_mmu_free: free_pages_and_swap_cache',
       'mmu_notifier_invalidate_range_end',
+      'tlb_finish_mmu: tlb_flush_mmu_tlbonly: flush_tlb + mmu_notifier_invalidate_range',
+      'tlb_flush_mmu_free: free_pages_and_swap_cache',
+      'tlb_finish_mmu: dec_tlb_flush_pending',
       'madvise: up_read(mmap_sem)',
     ]);
     const free = rows(r).find((x) => x.label === 'tlb_flush_mmu_free: free_pages_and_swap_cache')!;
     assert.match(free.effects, /frame 1 freed/);
   });
 
+  it('v4.13, a full gather (["zap", A, "batch-full"]): force_flush flushes under the PT lock and frees before range_end', () => {
+    const sc = compile({
+      name: 'zap-full',
+      pages: { A: { cells: [3, 0, 0, 0] } },
+      devices: [{ name: 'dev0' }],
+      threads: [{ name: 'k0', on: 'kernel', ops: [['zap', 'A', 'batch-full']] }],
+    });
+    const r = replay(sc, 'v4.13');
+    assert.deepEqual(r.violations, []);
+    assert.deepEqual(labelsOf(r, 'k0'), [
+      'madvise(MADV_DONTNEED): down_read(mmap_sem)',
+      'mmu_notifier_invalidate_range_start',
+      'zap_pte_range: pte_offset_map_lock',
+      'zap_pte_range: ptep_get_and_clear_full + __tlb_remove_page',
+      'zap_pte_range (force_flush): tlb_flush_mmu_tlbonly: flush_tlb + mmu_notifier_invalidate_range',
+      'pte_unmap_unlock',
+      'tlb_flush_mmu_free: free_pages_and_swap_cache',
+      'mmu_notifier_invalidate_range_end',
+      'tlb_finish_mmu: dec_tlb_flush_pending',
+      'madvise: up_read(mmap_sem)',
+    ]);
+  });
+
+  it('a dirty shared file PTE forces the flush under the PT lock; the page stays in the page cache', () => {
+    const sc = compile({
+      name: 'zap-file',
+      world: { iommu: 'none' },
+      pages: { A: { cells: [3, 0, 0, 0], file: true } },
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1]] },
+        { name: 'k0', on: 'kernel', ops: [['zap', 'A']] },
+      ],
+    });
+    const r = replay(sc, 'v4.13');
+    assert.deepEqual(r.violations, []);
+    assertInOrder(labelsOf(r, 'k0'), ['zap_pte_range (force_flush): tlb_flush_mmu_tlbonly: flush_tlb + mmu_notifier_invalidate_range', 'pte_unmap_unlock']);
+  });
+
+  it('a zap that found no present PTE has an empty gather: tlb_finish_mmu flushes nothing', () => {
+    const sc = compile({
+      name: 'zap-swapped',
+      world: { iommu: 'none' },
+      pages: { A: { cells: [3, 0, 0, 0], swapped: true } },
+      threads: [{ name: 'k0', on: 'kernel', ops: [['zap', 'A']] }],
+    });
+    const r = replay(sc, 'v4.13');
+    assert.ok(!labelsOf(r, 'k0').some((l) => l.includes('flush_tlb')), labelsOf(r, 'k0').join(', '));
+  });
+
+  it('bad zap option: the error names the element', () => {
+    assert.throws(
+      () =>
+        compile({
+          name: 'zap-bad',
+          pages: { A: {} },
+          threads: [{ name: 'k0', on: 'kernel', ops: [['zap', 'A', 'huge']] }],
+        }),
+      /ops\[0\]\[2\]: the only zap option is "batch-full"/,
+    );
+  });
+
   it('no-gather-invalidate: the gather flush is CPU-only', () => {
     const r = replay(zapOnly(), 'no-gather-invalidate');
     assert.deepEqual(r.violations, [], 'sequentially the device is not in the window');
     const ls = labelsOf(r, 'k0');
-    assert.ok(ls.includes('tlb_flush_mmu_tlbonly: flush_tlb'));
-    assert.ok(!ls.includes('tlb_flush_mmu_tlbonly: flush_tlb + mmu_notifier_invalidate_range'));
+    assert.ok(ls.includes('tlb_finish_mmu: tlb_flush_mmu_tlbonly: flush_tlb'));
+    assert.ok(!ls.some((l) => l.includes('mmu_notifier_invalidate_range') && l.includes('tlb_flush_mmu_tlbonly')));
   });
 
-  describe('use-after-free through a stale ATC entry (catalog zap-gather-free, no-gather-invalidate)', () => {
+  describe('use-after-free through a stale ATC entry (catalog zap-gather-free: a full gather, no-gather-invalidate)', () => {
     const entry = catalogEntry('zap-gather-free')!;
     const sc = compile(entry.scenario);
     const buggy = sitesOf('no-gather-invalidate');
@@ -57,7 +120,7 @@ describe('kernel/zap', () => {
      * purpose, bump SIM_VERSION in sim/version.ts and re-record.
      */
     const FIRST_SEED = 14;
-    const DECISIONS = [0, 0, 2, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 0, 1, 2, 2, 2, 1];
+    const DECISIONS = [0, 0, 2, 1, 1, 1, 1, 2, 2, 2, 1, 1, 1, 0, 1, 2, 2, 2, 1, 2, 1];
 
     it('the first failing random seed and its decisions are the recorded ones', () => {
       let found = -1;
