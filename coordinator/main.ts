@@ -1,7 +1,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { Queue, Worker, type Job } from 'bullmq';
-import { PREFIX, connectRedis, lockTiming, parseHostPort, type LockTiming } from '../farm/config.ts';
+import { PREFIX, checkRedisAuth, connectRedis, lockTiming, parseHostPort, type LockTiming } from '../farm/config.ts';
 import { FarmStore } from '../farm/store.ts';
 import { QUEUES, fuzzJobId, jobOptions, minimizeJobId, type FuzzJobData, type MinimizeJobData, type ResultJobData } from '../farm/jobs.ts';
 import { escapeText } from '../farm/safeText.ts';
@@ -263,6 +263,7 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
   const log = opts.log ?? (() => {});
   const timing = opts.timing ?? lockTiming();
   const { host, port } = parseHostPort(opts.grpc, '--grpc');
+  await checkRedisAuth(opts.redisUrl);
   const redis = connectRedis(opts.redisUrl);
   const store = new FarmStore(redis);
   const fuzz = new Queue<FuzzJobData>(QUEUES.fuzz, { connection: redis, prefix: PREFIX, defaultJobOptions: jobOptions() });

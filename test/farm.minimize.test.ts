@@ -13,7 +13,7 @@ const ENV = { RACEFARM_JOB_ATTEMPTS: '2', RACEFARM_JOB_BACKOFF_MS: '100', RACEFA
 
 /**
  * smmu-upgrade-livelock grown to 8 devices of 31 accesses each, up to 1000 PRI round trips per
- * access: seed 10 runs into the step budget. At maxSteps 1e6 its trace table was longer than V8's
+ * access: seed 200 runs into the step budget (sim 0.5.0). At maxSteps 1e6 its trace table was longer than V8's
  * longest string; 20,000 steps (a 14 MB table before the cap) keep this test fast.
  */
 function livelockScenario(maxSteps: number): string {
@@ -91,7 +91,7 @@ describe('farm minimize failures and bounded traces', function () {
 
   it('a long step-budget run gets a bounded trace that says what it left out', async () => {
     procs.push(await startWorkerProc(redis.url, { env: ENV }));
-    const started = await client.startCampaign({ scenario_json: livelockScenario(20_000), variant_preset: 'v4.15', seed_start: '10', seed_count: '1', batch_size: 1 });
+    const started = await client.startCampaign({ scenario_json: livelockScenario(20_000), variant_preset: 'v4.15', seed_start: '200', seed_count: '1', batch_size: 1 });
     const done = await until(async () => {
       const c = await client.getCampaign(started.id);
       return c.state !== 'running' && c.state !== 'pending' ? c : undefined;

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { Worker as ThreadWorker, threadId } from 'node:worker_threads';
 import { Queue, Worker, type Job } from 'bullmq';
-import { PREFIX, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
+import { PREFIX, checkRedisAuth, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
 import { keys } from '../farm/keys.ts';
 import {
   jobOptions,
@@ -51,6 +51,7 @@ export interface WorkerHandle {
  */
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   const n = opts.concurrency ?? 1;
+  await checkRedisAuth(opts.redisUrl);
   let sink = opts.sink;
   let server: MetricsServer | undefined;
   if (opts.metrics) {
