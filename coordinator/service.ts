@@ -1,12 +1,16 @@
+import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { InputError } from '../sim/scenario/errors.ts';
 import { MalformedRequest } from './strictDecode.ts';
 import { escapeLines, escapeText } from '../farm/safeText.ts';
-import { checkFindingShape, replayFinding } from '../sim/replay.ts';
-import { renderTable } from '../sim/trace/table.ts';
+import { checkFindingShape } from '../sim/replay.ts';
+import { SimBusy } from './simThread.ts';
+import { LimitExceeded, limitEnvName, type FarmLimits } from '../farm/limits.ts';
+import type { CampaignSpec } from '../farm/campaign.ts';
+import type { TraceOutcome } from './simTasks.ts';
 import type { Finding } from '../sim/finding.ts';
 import { validateCampaign, type StartCampaignInput } from '../farm/campaign.ts';
-import type { CampaignView, FindingSummary } from '../farm/store.ts';
+import { TERMINAL_STATES, type CampaignView, type FindingSummary } from '../farm/store.ts';
 import type { Farm } from './main.ts';
 
 /** A gRPC error with a status code; the details name the field at fault. */
@@ -26,6 +30,8 @@ export class RpcError extends Error {
 export function toStatus(e: unknown): Partial<grpc.StatusObject> {
   if (e instanceof RpcError) return { code: e.code, details: escapeText(e.message) };
   if (e instanceof InputError) return { code: grpc.status.INVALID_ARGUMENT, details: escapeLines(e.problems).join('; ') };
+  if (e instanceof LimitExceeded) return { code: grpc.status.RESOURCE_EXHAUSTED, details: escapeText(e.message) };
+  if (e instanceof SimBusy) return { code: grpc.status.RESOURCE_EXHAUSTED, details: escapeText(e.message) };
   return { code: grpc.status.INTERNAL, details: escapeText(`internal error: ${(e as Error)?.message ?? String(e)}`) };
 }
 
@@ -53,6 +59,8 @@ export function campaignMessage(c: CampaignView) {
     coverage: c.coverage,
     coverage_features: c.coverageFeatures,
     compute_ms: String(c.computeMs),
+    failed_ranges: c.failedRanges.map((r) => ({ seed_start: String(r.seedStart), seed_count: String(r.seedCount), error: r.error })),
+    failed_range_count: c.failedRangeCount,
   };
 }
 
@@ -60,13 +68,8 @@ export function findingMessage(f: FindingSummary) {
   return { ...f, seed: String(f.seed) };
 }
 
-function traceOf(f: Finding): { trace: string; reproduced: boolean; reason: string; signatureMatches: boolean; oracle: string } {
-  const r = replayFinding(f);
-  const trace = r.run?.trace ? renderTable(r.run.trace, r.run.threadNames, r.run.violations, { hideIdle: true }) : '';
-  if (!r.reproduced) return { trace, reproduced: false, reason: r.reason, signatureMatches: false, oracle: f.oracle };
-  return { trace, reproduced: true, reason: '', signatureMatches: r.signatureMatches, oracle: r.violation.oracle };
-}
 
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SIG_RE = /^[0-9a-f]{1,64}$/;
 
@@ -123,11 +126,46 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
     return c;
   };
 
+  /** The farm's limits (farm/limits.ts): per campaign first, then farm-wide. */
+  const checkLimits = async (spec: CampaignSpec) => {
+    const l: FarmLimits = farm.limits;
+    const over = (k: keyof FarmLimits, what: string) => new LimitExceeded(`${what} (this farm's limit is ${l[k]}, ${limitEnvName(k)} on the coordinator)`);
+    if (spec.seedCount > l.maxSeedsPerCampaign) throw over('maxSeedsPerCampaign', `seed_count: ${spec.seedCount} seeds is more than one campaign may run`);
+    if (spec.jobsTotal > l.maxJobsPerCampaign) {
+      throw over('maxJobsPerCampaign', `batch_size: ${spec.batchSize} splits ${spec.seedCount} seeds into ${spec.jobsTotal} jobs, more than one campaign may have; use a larger batch`);
+    }
+    const active = (await store.activeCampaigns()).length;
+    if (active >= l.maxActiveCampaigns) throw over('maxActiveCampaigns', `campaigns: ${active} campaigns are already pending or running; wait for one to end or cancel one`);
+    const queued = await farm.fuzz.getJobCountByTypes('waiting', 'delayed', 'prioritized');
+    if (queued + spec.jobsTotal > l.maxQueuedJobs) {
+      throw over('maxQueuedJobs', `seed_count: ${spec.jobsTotal} more jobs would make ${queued + spec.jobsTotal} queued fuzz jobs`);
+    }
+  };
+
   const unaryG = (fn: (req: any) => Promise<unknown>) => unary(fn, farm.log);
   const handlers: grpc.UntypedServiceImplementation = {
     StartCampaign: unaryG(async (req: StartCampaignInput) => {
-      const spec = validateCampaign(req);
-      const id = await store.createCampaign(spec);
+      const rid = req.request_id ?? '';
+      if (rid !== '' && !REQUEST_ID_RE.test(rid)) {
+        throw new RpcError(grpc.status.INVALID_ARGUMENT, `request_id: ${JSON.stringify(rid)} is not 1 to 128 of A-Z a-z 0-9 . _ : -`);
+      }
+      const digest = rid === '' ? '' : createHash('sha256').update(JSON.stringify({ ...req, request_id: '' })).digest('hex');
+      // A retry: the campaign the first call created, whatever became of that call.
+      const same = async (prior: { id: string; digest: string }) => {
+        if (prior.digest !== digest) {
+          throw new RpcError(grpc.status.FAILED_PRECONDITION, `request_id: ${JSON.stringify(rid)} already started campaign ${prior.id} with a different request`);
+        }
+        return campaignMessage(await getCampaign(prior.id));
+      };
+      const prior = rid === '' ? null : await store.requestCampaign(rid);
+      if (prior) return same(prior);
+      const checked = validateCampaign(req, { estimate: false });
+      await checkLimits(checked);
+      const kSteps = await farm.sim.estimateSteps(checked.scenario, checked.variant.sites);
+      const spec = { ...checked, strategy: { ...checked.strategy, kSteps } };
+      const created = await store.createCampaign(spec, rid === '' ? undefined : { id: rid, digest });
+      if (created.existing) return same(created);
+      const id = created.id;
       const n = await farm.enqueueCampaign(id, spec);
       farm.log(`campaign ${id}: ${spec.scenario.name} / ${spec.variant.name} / ${spec.strategy.name}, seeds ${spec.seedStart}+${spec.seedCount} in ${n} jobs`);
       return campaignMessage(await getCampaign(id));
@@ -139,10 +177,15 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       const id = campaignId(req);
       const st = await store.cancel(id);
       if (st === null) throw new RpcError(grpc.status.NOT_FOUND, `id: no campaign ${JSON.stringify(id)}`);
-      if (st === 'cancelled') {
-        const spec = await store.campaignSpec(id);
-        if (spec) farm.log(`campaign ${id} cancelled: removed ${await farm.removeWaiting(id, spec)} waiting jobs`);
-      }
+      // Its waiting jobs go in the background; the answer does not wait for them.
+      if (st === 'cancelled') void farm.purgeCancelled(id);
+      return campaignMessage(await getCampaign(id));
+    }),
+
+    RetryCampaign: unaryG(async (req) => {
+      const id = campaignId(req);
+      const r = await farm.retryCampaign(id);
+      if (r === null) throw new RpcError(grpc.status.NOT_FOUND, `id: no campaign ${JSON.stringify(id)}`);
       return campaignMessage(await getCampaign(id));
     }),
 
@@ -165,7 +208,9 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       const rec = await store.getFinding(sig);
       if (!rec) throw new RpcError(grpc.status.NOT_FOUND, `signature: no finding ${sig}`);
       const f = rec.minimized ?? rec.raw;
-      const trace = rec.trace !== '' ? rec.trace : traceOf(f).trace;
+      // The stored trace (bounded: the minimize job renders it with sim/trace/table.ts's cap); a
+      // finding not minimized yet has none. GetFinding never replays on the event loop.
+      const trace = rec.trace;
       return { summary: findingMessage(rec.summary), finding_json: JSON.stringify(f, null, 2), trace, reason: rec.reason };
     }),
 
@@ -193,9 +238,9 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
           throw e;
         }
       }
-      let t: ReturnType<typeof traceOf>;
+      let t: TraceOutcome;
       try {
-        t = traceOf(f);
+        t = await farm.sim.trace(f);
       } catch (e) {
         if (e instanceof InputError) throw new RpcError(grpc.status.INVALID_ARGUMENT, e.problems.map((p) => `finding_json.${p}`).join('; '));
         throw e;
@@ -250,7 +295,7 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
             last = key;
             call.write({ progress: msg });
           }
-          if (c.state === 'done' || c.state === 'cancelled') {
+          if (TERMINAL_STATES.has(c.state)) {
             stop();
             call.end();
             return;

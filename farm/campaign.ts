@@ -23,6 +23,7 @@ export interface StartCampaignInput {
   seed_count?: string | number;
   batch_size?: number;
   coverage?: boolean;
+  request_id?: string;
 }
 
 /** A validated campaign: everything a fuzz job needs, plus how the range is split. */
@@ -42,8 +43,6 @@ export interface CampaignSpec {
 export const LIMITS = {
   seedCount: 1e12,
   batchSize: 1_000_000,
-  // Each waiting fuzz job carries the scenario (~2 KB): cap a campaign's queue footprint.
-  jobs: 100_000,
   depth: 20,
   name: 128,
   json: 1 << 20,
@@ -95,10 +94,11 @@ function nest(field: string, e: unknown, problems: string[]): void {
 }
 
 /**
- * Validates a StartCampaign request. Throws InputError whose problems each start with the name of
+ * Validates a StartCampaign request (and, unless `estimate` is false, estimates the scenario's run
+ * length for PCT: strategy.kSteps). Throws InputError whose problems each start with the name of
  * the request field at fault (e.g. `seed_count: must be at least 1`).
  */
-export function validateCampaign(req: StartCampaignInput): CampaignSpec {
+export function validateCampaign(req: StartCampaignInput, opts: { readonly estimate?: boolean } = {}): CampaignSpec {
   const problems: string[] = [];
   const name = req.name ?? '';
   if (name.length > LIMITS.name) problems.push(`name: longer than ${LIMITS.name} characters`);
@@ -172,11 +172,9 @@ export function validateCampaign(req: StartCampaignInput): CampaignSpec {
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > LIMITS.batchSize) {
     problems.push(`batch_size: must be 1 to ${LIMITS.batchSize}`);
   }
+  // How many jobs a campaign may have is the farm's limit (farm/limits.ts), checked by the coordinator.
   let jobsTotal = 0;
-  if (seedCount !== undefined && seedCount >= 1 && problems.every((p) => !p.startsWith('batch_size'))) {
-    jobsTotal = Math.ceil(seedCount / batchSize);
-    if (jobsTotal > LIMITS.jobs) problems.push(`batch_size: ${batchSize} splits ${seedCount} seeds into ${jobsTotal} jobs (at most ${LIMITS.jobs}); use a larger batch`);
-  }
+  if (seedCount !== undefined && seedCount >= 1 && problems.every((p) => !p.startsWith('batch_size'))) jobsTotal = Math.ceil(seedCount / batchSize);
 
   // Names become metric labels, log lines and file names: printable text only.
   if (sc && !printable(sc.source.name)) problems.push(`${sJson !== '' ? 'scenario_json.name' : 'scenario_name'}: has control characters or lone surrogates`);
@@ -184,7 +182,9 @@ export function validateCampaign(req: StartCampaignInput): CampaignSpec {
   if (problems.length > 0 || !sc || !variant || seedStart === undefined || seedCount === undefined) {
     throw new InputError('invalid campaign', problems.length > 0 ? problems : ['(top level): invalid']);
   }
-  const strategy: StrategySpec = { name: strategyName as StrategyName, depth, kSteps: estimateSteps(sc, variant.sites) };
+  // PCT's k is the length of one run without preemption: up to maxSteps (1e6) steps of simulation.
+  // The coordinator passes estimate: false and runs it off its event loop (coordinator/simThread.ts).
+  const strategy: StrategySpec = { name: strategyName as StrategyName, depth, kSteps: opts.estimate === false ? 0 : estimateSteps(sc, variant.sites) };
   return { name, scenario: sc.source, variant, strategy, seedStart, seedCount, batchSize, jobsTotal, coverage: req.coverage === true };
 }
 

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { FarmClient, CampaignEvent } from './client.ts';
 import type { StartCampaignInput } from './campaign.ts';
@@ -12,6 +13,7 @@ const config = () => import('./config.ts');
 
 /** gRPC status codes used here (@grpc/grpc-js `status`). */
 const INVALID_ARGUMENT = 3;
+const DEADLINE_EXCEEDED = 4;
 const UNAVAILABLE = 14;
 const STATUS_NAMES: Record<number, string> = {
   1: 'CANCELLED', 2: 'UNKNOWN', 3: 'INVALID_ARGUMENT', 4: 'DEADLINE_EXCEEDED', 5: 'NOT_FOUND', 7: 'PERMISSION_DENIED',
@@ -29,6 +31,12 @@ function intArg(what: string, min: number) {
     }
     return Number(v);
   };
+}
+
+function queueList(v: string): ('fuzz' | 'minimize')[] {
+  const qs = v.split(',').map((q) => q.trim());
+  if (qs.length === 0 || qs.some((q) => q !== 'fuzz' && q !== 'minimize')) throw new InvalidArgumentError('--queues takes fuzz, minimize or fuzz,minimize');
+  return [...new Set(qs)] as ('fuzz' | 'minimize')[];
 }
 
 const log = (msg: string) => process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
@@ -94,7 +102,7 @@ async function withFarm<T>(flags: ClientFlags, fn: (c: FarmClient) => Promise<T>
 
 function progressLine(c: CampaignView): string {
   const oracles = Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ');
-  return `${c.id} ${c.state}: ${c.jobsDone}/${c.jobsTotal} jobs, ${c.schedules} schedules, ${c.steps} steps, ${c.uniqueSignatures} signatures${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}${c.coverage ? `, ${c.coverageFeatures} coverage features` : ''}${oracles ? `, ${oracles}` : ''}`;
+  return `${c.id} ${c.state}: ${c.jobsDone}/${c.jobsTotal} jobs, ${c.schedules} schedules, ${c.steps} steps, ${c.uniqueSignatures} signatures${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}${c.coverage ? `, ${c.coverageFeatures} coverage features` : ''}${c.failedRangeCount ? `, ${c.failedRangeCount} failed ranges` : ''}${oracles ? `, ${oracles}` : ''}`;
 }
 
 function findingLine(f: FindingSummary): string {
@@ -115,7 +123,18 @@ function statusText(c: CampaignView): string {
     `oracles    ${Object.entries(c.byOracle).map(([k, v]) => `${k}=${v}`).join(' ') || '-'}`,
     `signatures ${c.uniqueSignatures}${c.minimizePending ? ` (${c.minimizePending} minimizing)` : ''}`,
     `coverage   ${c.coverage ? `${c.coverageFeatures} features` : 'not collected'}`,
+    ...failedLines(c),
   ].join('\n');
+}
+
+/** The failed ranges of a campaign, one line each, at most 10 listed ("… and N more"). */
+function failedLines(c: CampaignView): string[] {
+  if (c.failedRangeCount === 0) return [];
+  const shown = c.failedRanges.slice(0, 10);
+  const lines = [`failed     ${c.failedRangeCount} seed range${c.failedRangeCount === 1 ? '' : 's'} (not in the totals; \`racefarm campaign retry ${c.id}\` runs them again)`];
+  for (const r of shown) lines.push(`           [${r.seedStart}, ${r.seedStart + r.seedCount}) ${r.error}`);
+  if (c.failedRangeCount > shown.length) lines.push(`           … and ${c.failedRangeCount - shown.length} more`);
+  return lines;
 }
 
 /** Streams a campaign's events to stdout; rides out a coordinator restart (UNAVAILABLE) for a minute. */
@@ -133,7 +152,7 @@ async function follow(c: FarmClient, id: string, json: boolean): Promise<void> {
         onEvent(e);
       });
       if (!last) throw new Error(`campaign ${id}: the stream ended without progress`);
-      if (last.state === 'done' || last.state === 'cancelled') return;
+      if (last.state === 'done' || last.state === 'incomplete' || last.state === 'cancelled') return;
     } catch (e) {
       if (!isGrpcError(e) || e.code !== UNAVAILABLE) throw e;
       unavailableSince ||= Date.now();
@@ -189,16 +208,17 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
     .description('run a farm worker: fuzz and minimize jobs from Redis')
     .option('--redis <url>', 'Redis URL, redis:// or rediss:// with optional password (env REDIS_URL)')
     .option('--concurrency <n>', 'jobs in parallel (worker threads)', intArg('--concurrency', 1), 1)
+    .option('--queues <list>', 'queues to consume: fuzz, minimize or fuzz,minimize (dedicated minimize workers)', queueList, ['fuzz', 'minimize'])
     .option('--metrics <host:port>', 'serve Prometheus /metrics here, or "off" (env RACEFARM_METRICS; default 127.0.0.1:9465, a free port when taken)')
-    .action(async (o: { redis?: string; concurrency: number; metrics?: string }) => {
+    .action(async (o: { redis?: string; concurrency: number; queues: ('fuzz' | 'minimize')[]; metrics?: string }) => {
       const { redactUrl, redisUrl } = await config();
       const { startWorker } = await import('../worker/main.ts');
       const { metricsAddress } = await import('./metrics.ts');
       const url = redisUrl(o.redis);
       const m = metricsAddress('worker', o.metrics);
       try {
-        const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, log, metrics: m.address, metricsExplicit: m.explicit });
-        log(`worker: redis ${redactUrl(url)}, concurrency ${o.concurrency}`);
+        const h = await startWorker({ redisUrl: url, concurrency: o.concurrency, queues: o.queues, log, metrics: m.address, metricsExplicit: m.explicit });
+        log(`worker: redis ${redactUrl(url)}, concurrency ${o.concurrency}, queues ${o.queues.join(',')}`);
         if (h.metricsUrl) process.stdout.write(`worker metrics on ${h.metricsUrl}\n`);
         process.stdout.write(`worker ready (pid ${process.pid})\n`);
         onShutdown(() => h.close(), 'worker');
@@ -223,11 +243,13 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
       .option('--batch <n>', 'seeds per fuzz job (each job costs a few queue round trips)', intArg('--batch', 1), 5000)
       .option('--coverage', 'collect coverage features and merge them per campaign (slower runs)')
       .option('--name <label>', 'a label')
+      .option('--request-id <id>', 'idempotency key (default: a random one); a retry with the same key returns the same campaign')
       .option('--watch', 'follow progress until the campaign ends')
       .option('--json', 'print JSON'),
   ).action(
-    async (o: ClientFlags & { scenario: string; variant?: string; strategy: string; depth: number; seeds: number; seedStart: number; batch: number; coverage?: boolean; name?: string; watch?: boolean }) => {
+    async (o: ClientFlags & { scenario: string; variant?: string; strategy: string; depth: number; seeds: number; seedStart: number; batch: number; coverage?: boolean; name?: string; requestId?: string; watch?: boolean }) => {
       const req: StartCampaignInput = {
+        request_id: o.requestId ?? randomUUID(),
         name: o.name ?? '',
         strategy: o.strategy,
         depth: o.depth,
@@ -249,7 +271,21 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
         return;
       }
       await withFarm(o, async (c) => {
-        const started = await c.startCampaign(req);
+        // The request id makes a retry safe: a coordinator that died mid-call (UNAVAILABLE) or
+        // answered too late created at most one campaign, which the retry returns.
+        let started: CampaignView;
+        for (let tries = 1; ; tries++) {
+          try {
+            started = await c.startCampaign(req);
+            break;
+          } catch (e) {
+            if (!isGrpcError(e) || (e.code !== UNAVAILABLE && e.code !== DEADLINE_EXCEEDED) || tries >= 5) throw e;
+            // Never reached the coordinator: nothing to make safe, say so at once.
+            if (tries === 1 && /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH/.test(e.details)) throw e;
+            process.stderr.write(`racefarm: ${STATUS_NAMES[e.code]}, retrying with request id ${req.request_id} (${tries}/4)\n`);
+            await new Promise((r) => setTimeout(r, 2000 * tries));
+          }
+        }
         if (o.json && !o.watch) process.stdout.write(`${JSON.stringify(started)}\n`);
         else if (!o.watch) process.stdout.write(`${started.id}\n`);
         else {
@@ -269,7 +305,7 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
   );
 
   withClient(
-    campaign.command('watch').description('follow a campaign until it is done or cancelled').argument('<id>').option('--json', 'one JSON event per line'),
+    campaign.command('watch').description('follow a campaign until it ends (done, incomplete or cancelled)').argument('<id>').option('--json', 'one JSON event per line'),
   ).action(async (id: string, o: ClientFlags) => withFarm(o, (c) => follow(c, id, o.json === true)));
 
   withClient(campaign.command('cancel').description('cancel a campaign (removes its waiting jobs)').argument('<id>').option('--json', 'print JSON')).action(
@@ -278,6 +314,19 @@ export function addFarmCommands(program: Command, opts: FarmCommandOptions = {})
         const s = await c.cancelCampaign(id);
         process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `${progressLine(s)}\n`);
       }),
+  );
+
+  withClient(
+    campaign
+      .command('retry')
+      .description('run again the seed ranges of a campaign whose jobs failed for good (idempotent)')
+      .argument('<id>')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, o: ClientFlags) =>
+    withFarm(o, async (c) => {
+      const s = await c.retryCampaign(id);
+      process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `${progressLine(s)}\n`);
+    }),
   );
 
   withClient(campaign.command('list').description('list recent campaigns').option('--json', 'print JSON')).action(async (o: ClientFlags) =>

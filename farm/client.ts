@@ -51,6 +51,8 @@ export function campaignFromMessage(m: any): CampaignView {
     coverage: m.coverage === true,
     coverageFeatures: n(m.coverage_features),
     computeMs: n(m.compute_ms),
+    failedRanges: ((m.failed_ranges ?? []) as any[]).map((r) => ({ seedStart: n(r.seed_start), seedCount: n(r.seed_count), error: String(r.error ?? '') })),
+    failedRangeCount: n(m.failed_range_count),
   };
 }
 
@@ -110,6 +112,9 @@ export class FarmClient {
   async cancelCampaign(id: string): Promise<CampaignView> {
     return campaignFromMessage(await this.call(this.farm, 'CancelCampaign', { id }, Math.max(this.timeoutMs, 120_000)));
   }
+  async retryCampaign(id: string): Promise<CampaignView> {
+    return campaignFromMessage(await this.call(this.farm, 'RetryCampaign', { id }, Math.max(this.timeoutMs, 120_000)));
+  }
   async listCampaigns(limit = 100): Promise<CampaignView[]> {
     const r = await this.call<{ campaigns: unknown[] }>(this.farm, 'ListCampaigns', { limit });
     return r.campaigns.map(campaignFromMessage);
@@ -134,7 +139,7 @@ export class FarmClient {
   }
 
   /**
-   * Streams a campaign's events until it is done or cancelled; resolves with the last progress.
+   * Streams a campaign's events until it ends (done, incomplete or cancelled); resolves with the last progress.
    * `deadlineMs` bounds the whole stream.
    */
   watchCampaign(id: string, onEvent: (e: CampaignEvent) => void, deadlineMs?: number): Promise<CampaignView | undefined> {

@@ -77,6 +77,35 @@ export function connectRedis(url: string, extra: RedisOptions = {}): Redis {
   return r;
 }
 
+/** Redis refused the URL's credentials: retrying cannot help. */
+export class RedisAuthError extends Error {}
+
+/**
+ * Checks the URL's credentials once before a process starts its queues: a wrong or missing
+ * password (WRONGPASS, NOAUTH) fails at once with one line, instead of an endless loop of
+ * reconnects that never serves. An unreachable Redis is not an error here: the farm's connections
+ * wait for it (a Redis that restarts is ridden out).
+ */
+export async function checkRedisAuth(url: string): Promise<void> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 5000 });
+  // ioredis reports the AUTH reply as an error event; connect() then only says the connection closed.
+  let refused = '';
+  r.on('error', (e: Error) => {
+    if (/WRONGPASS|NOAUTH/.test(e.message)) refused ||= e.message;
+  });
+  try {
+    await r.connect();
+    await r.ping();
+  } catch (e) {
+    const m = (refused || String((e as Error)?.message ?? e)).split('\n')[0];
+    if (/WRONGPASS|NOAUTH|invalid password|invalid username/i.test(m)) {
+      throw new RedisAuthError(`redis ${redactUrl(url)} refused the credentials (${m}): check the password in the URL`);
+    }
+  } finally {
+    r.disconnect();
+  }
+}
+
 /** The URL with any password replaced, for logs. */
 export function redactUrl(url: string): string {
   try {

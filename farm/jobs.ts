@@ -74,3 +74,31 @@ export const JOB_OPTIONS: DefaultJobOptions = {
   removeOnComplete: { age: 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
+
+function envCount(name: string, dflt: number, min: number): number {
+  const v = process.env[name];
+  if (v === undefined || v === '') return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name}: ${JSON.stringify(v)} is not an integer ≥ ${min}`);
+  return n;
+}
+
+/**
+ * JOB_OPTIONS with the attempts and the delay between them from the environment
+ * (RACEFARM_JOB_ATTEMPTS, default 10; RACEFARM_JOB_BACKOFF_MS, default 1000). A job that fails
+ * every attempt has failed for good: the coordinator records its range (or its finding) as failed.
+ */
+export function jobOptions(): DefaultJobOptions {
+  return {
+    ...JOB_OPTIONS,
+    attempts: envCount('RACEFARM_JOB_ATTEMPTS', 10, 1),
+    backoff: { type: 'fixed', delay: envCount('RACEFARM_JOB_BACKOFF_MS', 1000, 0) },
+  };
+}
+
+/** A seed range whose fuzz job failed every attempt (the error is the job's last failure, capped). */
+export interface FailedRange {
+  readonly seedStart: number;
+  readonly seedCount: number;
+  readonly error: string;
+}

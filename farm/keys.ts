@@ -12,6 +12,8 @@ import { PREFIX } from './config.ts';
  *   racefarm:campaign:<id>:found            HASH  signature → finding JSON at that seed
  *   racefarm:campaign:<id>:minpending       SET   signatures waiting for their minimize job
  *   racefarm:campaign:<id>:coverage         SET   coverage feature ids reached (when collected)
+ *   racefarm:campaign:<id>:failed           HASH  seedStart → {seedCount, error} of ranges whose job failed for good
+ *   racefarm:request:<request id>           STRING campaign id + request digest (StartCampaign idempotency, 7 days)
  *   racefarm:findings                       ZSET  signature → first seen (ms)
  *   racefarm:finding:<sig>                  HASH  raw, minimized, trace, status, oracle, campaign, seed…
  *   racefarm:finding:<sig>:campaigns        SET   campaigns that found it
@@ -25,6 +27,8 @@ export const keys = {
   found: (id: string) => `${PREFIX}:campaign:${id}:found`,
   minpending: (id: string) => `${PREFIX}:campaign:${id}:minpending`,
   coverage: (id: string) => `${PREFIX}:campaign:${id}:coverage`,
+  failed: (id: string) => `${PREFIX}:campaign:${id}:failed`,
+  request: (rid: string) => `${PREFIX}:request:${rid}`,
   findings: `${PREFIX}:findings`,
   finding: (sig: string) => `${PREFIX}:finding:${sig}`,
   findingCampaigns: (sig: string) => `${PREFIX}:finding:${sig}:campaigns`,

@@ -171,6 +171,8 @@ export interface FarmSnapshot {
     readonly uniqueSignatures: number;
     readonly coverageFeatures: number;
     readonly minimizePending: number;
+    /** Seed ranges whose fuzz job failed for good (not counted in the totals until retried). */
+    readonly failedRangeCount?: number;
   }[];
   /** queue → BullMQ state → jobs (Queue.getJobCounts()). */
   readonly queues: Readonly<Record<string, Readonly<Record<string, number>>>>;
@@ -187,6 +189,7 @@ export class CoordinatorMetrics {
   readonly campaignSignatures: Gauge<(typeof GAUGE_LABELS)[number]>;
   readonly campaignProgress: Gauge<(typeof GAUGE_LABELS)[number]>;
   readonly campaignMinimizePending: Gauge<(typeof GAUGE_LABELS)[number]>;
+  readonly campaignFailedRanges: Gauge<(typeof GAUGE_LABELS)[number]>;
   readonly campaigns: Gauge<'state'>;
   readonly queueJobs: Gauge<'queue' | 'state'>;
   readonly scrapeErrors: Counter;
@@ -249,9 +252,16 @@ export class CoordinatorMetrics {
       registers,
       collect: refresh,
     });
+    this.campaignFailedRanges = new Gauge({
+      name: 'racefarm_campaign_failed_ranges',
+      help: 'Seed ranges of a campaign whose fuzz job failed every attempt (`campaign retry` re-enqueues them).',
+      labelNames: GAUGE_LABELS,
+      registers,
+      collect: refresh,
+    });
     this.campaigns = new Gauge({
       name: 'racefarm_campaigns',
-      help: 'Recent campaigns by state (pending, running, done, cancelled).',
+      help: 'Recent campaigns by state (pending, running, done, incomplete, cancelled).',
       labelNames: ['state'],
       registers,
       collect: refresh,
@@ -308,14 +318,15 @@ export class CoordinatorMetrics {
       return;
     }
     // Campaign gauges show only the snapshot's (recent) campaigns: older ones drop out.
-    for (const g of [this.campaignCoverage, this.campaignSignatures, this.campaignProgress, this.campaignMinimizePending, this.campaigns, this.queueJobs]) g.reset();
-    const byState: Record<string, number> = { pending: 0, running: 0, done: 0, cancelled: 0 };
+    for (const g of [this.campaignCoverage, this.campaignSignatures, this.campaignProgress, this.campaignMinimizePending, this.campaignFailedRanges, this.campaigns, this.queueJobs]) g.reset();
+    const byState: Record<string, number> = { pending: 0, running: 0, done: 0, incomplete: 0, cancelled: 0 };
     for (const c of s.campaigns) {
       const l = { campaign: c.id, scenario: c.scenario, variant: c.variant, strategy: c.strategy };
       this.campaignCoverage.set(l, c.coverageFeatures);
       this.campaignSignatures.set(l, c.uniqueSignatures);
       this.campaignProgress.set(l, c.jobsTotal > 0 ? c.jobsDone / c.jobsTotal : 0);
       this.campaignMinimizePending.set(l, c.minimizePending);
+      this.campaignFailedRanges.set(l, c.failedRangeCount ?? 0);
       byState[c.state] = (byState[c.state] ?? 0) + 1;
     }
     for (const [state, n] of Object.entries(byState)) this.campaigns.set({ state }, n);

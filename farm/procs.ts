@@ -76,8 +76,9 @@ export async function startCoordinatorProc(redisUrl: string, opts: { grpc?: stri
   return { proc: p, address: m[1] };
 }
 
-export async function startWorkerProc(redisUrl: string, opts: { concurrency?: number; env?: Record<string, string> } = {}) {
+export async function startWorkerProc(redisUrl: string, opts: { concurrency?: number; queues?: string; env?: Record<string, string> } = {}) {
   const args = ['worker', '--redis', redisUrl];
+  if (opts.queues) args.push('--queues', opts.queues);
   if (opts.concurrency) args.push('--concurrency', String(opts.concurrency));
   const p = farmProcess(args, { ...FAST_LOCKS, ...opts.env });
   await p.waitFor(/worker ready/);

@@ -4,9 +4,18 @@ import type { Finding } from '../sim/finding.ts';
 import { PREFIX } from './config.ts';
 import { keys } from './keys.ts';
 import type { CampaignSpec } from './campaign.ts';
-import type { FuzzResult, MinimizedResult } from './jobs.ts';
+import type { FailedRange, FuzzResult, MinimizedResult } from './jobs.ts';
 
-export type CampaignState = 'pending' | 'running' | 'done' | 'cancelled';
+/**
+ * pending → running → done | incomplete (some seed ranges failed every attempt; `retry` runs them
+ * again: → running) ; pending | running → cancelled. done, incomplete and cancelled are terminal.
+ */
+export type CampaignState = 'pending' | 'running' | 'done' | 'incomplete' | 'cancelled';
+
+export const TERMINAL_STATES: ReadonlySet<string> = new Set(['done', 'incomplete', 'cancelled']);
+
+/** Failed ranges listed in a campaign view (the count is always exact). */
+export const MAX_LISTED_FAILED = 100;
 
 export interface CampaignView {
   id: string;
@@ -32,6 +41,9 @@ export interface CampaignView {
   coverageFeatures: number;
   /** Worker time spent running the recorded ranges (ms). */
   computeMs: number;
+  /** Seed ranges whose job failed for good: the first MAX_LISTED_FAILED by seed, and how many. */
+  failedRanges: FailedRange[];
+  failedRangeCount: number;
 }
 
 export type FindingStatus = 'new' | 'queued' | 'minimized' | 'failed';
@@ -56,6 +68,28 @@ export interface FindingRecord {
 }
 
 /**
+ * Lua: decides whether a campaign has ended. Every range recorded or failed for good, and no
+ * signature waiting for its minimize job: `done` without failed ranges, else `incomplete`.
+ * Called after each change that can end a campaign; an incomplete campaign whose last failed range
+ * got recorded after all (a late result) becomes done.
+ */
+const FINISH_LUA = `
+local function finish(camp, now)
+  local state = redis.call('HGET', camp, 'state')
+  if (not state) or state == 'cancelled' or state == 'done' then return end
+  local nfailed = redis.call('HLEN', camp .. ':failed')
+  if tonumber(redis.call('HGET', camp, 'jobsDone') or '0') + nfailed >= tonumber(redis.call('HGET', camp, 'jobsTotal')) then
+    redis.call('HSET', camp, 'fuzzDone', '1')
+    if redis.call('SCARD', camp .. ':minpending') == 0 then
+      local final = 'done'
+      if nfailed > 0 then final = 'incomplete' end
+      if state ~= final then redis.call('HSET', camp, 'state', final, 'finishedAt', now) end
+    end
+  end
+end
+`;
+
+/**
  * Records one fuzz batch. The SADD of the range's seedStart is the guard that makes totals exact:
  * a batch whose job ran twice (a stalled job re-run, a retried results job) adds nothing the second
  * time. Findings are merged either way (idempotent: lowest seed per signature), and the signatures
@@ -65,7 +99,7 @@ export interface FindingRecord {
  * its campaigns set. ARGV: seedStart, schedules, steps, nOracles, (oracle, runs)…, nFindings,
  * (sig, seed, oracle, json)…, now, campaignId, computeMs.
  */
-const RECORD_FUZZ = `
+const RECORD_FUZZ = FINISH_LUA + `
 local camp = KEYS[1]
 if redis.call('EXISTS', camp) == 0 then return {-1, 0} end
 local added = redis.call('SADD', KEYS[2], ARGV[1])
@@ -84,6 +118,7 @@ if added == 1 then
   for k = 0, nOr - 1 do
     redis.call('HINCRBY', KEYS[3], ARGV[orStart + 2 * k], ARGV[orStart + 2 * k + 1])
   end
+  redis.call('HDEL', camp .. ':failed', ARGV[1])
   redis.call('HSET', camp, 'jobsDone', redis.call('SCARD', KEYS[2]), 'updatedAt', now)
   if redis.call('HGET', camp, 'state') == 'pending' then redis.call('HSET', camp, 'state', 'running') end
 end
@@ -109,12 +144,7 @@ for k = 0, nF - 1 do
   if st == 'new' or st == 'queued' then redis.call('SADD', KEYS[6], sig) end
   if st == 'new' then table.insert(out, sig) end
 end
-local state = redis.call('HGET', camp, 'state')
-if tonumber(redis.call('HGET', camp, 'jobsDone') or '0') >= tonumber(redis.call('HGET', camp, 'jobsTotal'))
-    and state ~= 'cancelled' and state ~= 'done' then
-  redis.call('HSET', camp, 'fuzzDone', '1')
-  if redis.call('SCARD', KEYS[6]) == 0 then redis.call('HSET', camp, 'state', 'done', 'finishedAt', now) end
-end
+finish(camp, now)
 return out
 `;
 
@@ -123,7 +153,7 @@ return out
  * and completes those whose ranges are all recorded. KEYS: finding, finding campaigns.
  * ARGV: status, minimized json, trace, reason, now, key prefix, signature.
  */
-const RECORD_MINIMIZED = `
+const RECORD_MINIMIZED = FINISH_LUA + `
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 0 end
 if st ~= 'minimized' and st ~= 'failed' then
@@ -132,13 +162,43 @@ end
 for _, cid in ipairs(redis.call('SMEMBERS', KEYS[2])) do
   local camp = ARGV[6] .. ':campaign:' .. cid
   redis.call('SREM', camp .. ':minpending', ARGV[7])
-  local state = redis.call('HGET', camp, 'state')
-  if redis.call('HGET', camp, 'fuzzDone') == '1' and state ~= 'done' and state ~= 'cancelled'
-      and redis.call('SCARD', camp .. ':minpending') == 0 then
-    redis.call('HSET', camp, 'state', 'done', 'finishedAt', ARGV[5])
-  end
+  finish(camp, ARGV[5])
 end
 return 1
+`;
+
+/**
+ * A seed range whose fuzz job failed every attempt. Ignored when the range is recorded (its
+ * result got through after all) or the campaign is cancelled or gone. KEYS: campaign, ranges,
+ * failed. ARGV: seedStart, {seedCount, error} JSON, now.
+ */
+const RECORD_FAILED = FINISH_LUA + `
+local st = redis.call('HGET', KEYS[1], 'state')
+if (not st) or st == 'cancelled' then return 0 end
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 0 end
+local added = redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
+finish(KEYS[1], ARGV[3])
+return added
+`;
+
+/**
+ * Takes a campaign's failed ranges for a retry, atomically (two concurrent retries: the second
+ * finds none and changes nothing): the failed set is emptied and the campaign is running again,
+ * not yet enqueued (a coordinator that dies now re-enqueues on restart). KEYS: campaign, failed.
+ * Returns {state, seedStart…}.
+ */
+const TAKE_FAILED = `
+local st = redis.call('HGET', KEYS[1], 'state')
+if not st then return false end
+local out = {st}
+if st == 'cancelled' then return out end
+local f = redis.call('HKEYS', KEYS[2])
+if #f == 0 then return out end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', KEYS[1], 'state', 'running', 'fuzzDone', '0', 'finishedAt', '0', 'enqueued', '0')
+out[1] = 'running'
+for _, s in ipairs(f) do table.insert(out, s) end
+return out
 `;
 
 const MARK_QUEUED = `
@@ -162,6 +222,28 @@ end
 return st
 `;
 
+/**
+ * Creates a campaign, or finds the one an earlier call with the same request id created: one
+ * script, so a request id never points at a campaign that does not exist. KEYS: request key (or
+ * ''), campaign, campaigns. ARGV: id, digest, ttl s, created, then field/value pairs.
+ * Returns {existing id, its digest} or {}.
+ */
+const CREATE_CAMPAIGN = `
+if KEYS[1] ~= '' then
+  local cur = redis.call('GET', KEYS[1])
+  if cur then
+    local bar = string.find(cur, '|', 1, true)
+    return {string.sub(cur, 1, bar - 1), string.sub(cur, bar + 1)}
+  end
+  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+end
+for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return {}
+`;
+
+export const REQUEST_TTL_S = 7 * 24 * 3600;
+
 export function newCampaignId(): string {
   return `c${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 }
@@ -171,35 +253,47 @@ const num = (s: string | undefined) => (s === undefined || s === '' ? 0 : Number
 export class FarmStore {
   constructor(readonly redis: Redis) {}
 
-  async createCampaign(spec: CampaignSpec): Promise<string> {
+  /**
+   * Creates the campaign; with a request id, returns instead the campaign an earlier call with that
+   * id created (`existing`), and that call's request digest.
+   */
+  async createCampaign(spec: CampaignSpec, request?: { id: string; digest: string }): Promise<{ id: string; existing: boolean; digest: string }> {
     const id = newCampaignId();
     const now = Date.now();
-    await this.redis
-      .multi()
-      .hset(keys.campaign(id), {
-        id,
-        name: spec.name,
-        state: 'pending',
-        spec: JSON.stringify(spec),
-        scenario: spec.scenario.name,
-        variant: spec.variant.name,
-        strategy: spec.strategy.name,
-        depth: spec.strategy.depth,
-        seedStart: spec.seedStart,
-        seedCount: spec.seedCount,
-        batchSize: spec.batchSize,
-        jobsTotal: spec.jobsTotal,
-        coverage: spec.coverage ? 1 : 0,
-        jobsDone: 0,
-        schedules: 0,
-        steps: 0,
-        enqueued: 0,
-        createdAt: now,
-        updatedAt: now,
-      })
-      .zadd(keys.campaigns, now, id)
-      .exec();
-    return id;
+    const fields: Record<string, string | number> = {
+      id,
+      name: spec.name,
+      state: 'pending',
+      spec: JSON.stringify(spec),
+      scenario: spec.scenario.name,
+      variant: spec.variant.name,
+      strategy: spec.strategy.name,
+      depth: spec.strategy.depth,
+      seedStart: spec.seedStart,
+      seedCount: spec.seedCount,
+      batchSize: spec.batchSize,
+      jobsTotal: spec.jobsTotal,
+      coverage: spec.coverage ? 1 : 0,
+      jobsDone: 0,
+      schedules: 0,
+      steps: 0,
+      enqueued: 0,
+      createdAt: now,
+      updatedAt: now,
+      ...(request ? { requestId: request.id } : {}),
+    };
+    const args = [id, request?.digest ?? '', String(REQUEST_TTL_S), String(now), ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)])];
+    const out = (await this.redis.eval(CREATE_CAMPAIGN, 3, request ? keys.request(request.id) : '', keys.campaign(id), keys.campaigns, ...args)) as string[];
+    if (out.length === 2) return { id: out[0], existing: true, digest: out[1] };
+    return { id, existing: false, digest: request?.digest ?? '' };
+  }
+
+  /** The campaign a request id created, and that request's digest. */
+  async requestCampaign(rid: string): Promise<{ id: string; digest: string } | null> {
+    const v = await this.redis.get(keys.request(rid));
+    if (!v) return null;
+    const bar = v.indexOf('|');
+    return { id: v.slice(0, bar), digest: v.slice(bar + 1) };
   }
 
   /** Every fuzz job is on the queue: a pending campaign becomes running. */
@@ -217,15 +311,17 @@ export class FarmStore {
   }
 
   async getCampaign(id: string): Promise<CampaignView | null> {
-    const [[, h], [, oracles], [, nsigs], [, pending], [, nfeatures]] = (await this.redis
+    const [[, h], [, oracles], [, nsigs], [, pending], [, nfeatures], [, nfailed]] = (await this.redis
       .multi()
       .hgetall(keys.campaign(id))
       .hgetall(keys.oracles(id))
       .hlen(keys.sigs(id))
       .scard(keys.minpending(id))
       .scard(keys.coverage(id))
-      .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, Record<string, string>], [null, number], [null, number], [null, number]];
+      .hlen(keys.failed(id))
+      .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, Record<string, string>], [null, number], [null, number], [null, number], [null, number]];
     if (!h || !h.id) return null;
+    const failedRanges = nfailed > 0 ? await this.failedRanges(id, nfailed) : [];
     return {
       id: h.id,
       name: h.name ?? '',
@@ -249,7 +345,43 @@ export class FarmStore {
       coverage: h.coverage === '1',
       coverageFeatures: nfeatures,
       computeMs: num(h.computeMs),
+      failedRanges,
+      failedRangeCount: nfailed,
     };
+  }
+
+  /** Up to MAX_LISTED_FAILED failed ranges, by seed (the lowest when there are at most 1000). */
+  private async failedRanges(id: string, n: number): Promise<FailedRange[]> {
+    let entries: [string, string][];
+    if (n <= 1000) entries = Object.entries(await this.redis.hgetall(keys.failed(id)));
+    else {
+      const [, flat] = await this.redis.hscan(keys.failed(id), '0', 'COUNT', 1000);
+      entries = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) entries.push([flat[i], flat[i + 1]]);
+    }
+    return entries
+      .map(([start, json]) => {
+        const v = JSON.parse(json) as { seedCount: number; error: string };
+        return { seedStart: Number(start), seedCount: v.seedCount, error: v.error };
+      })
+      .sort((a, b) => a.seedStart - b.seedStart)
+      .slice(0, MAX_LISTED_FAILED);
+  }
+
+  /** Records a range whose fuzz job failed for good; true when it was not listed yet. */
+  async recordFailedRange(id: string, r: FailedRange): Promise<boolean> {
+    const json = JSON.stringify({ seedCount: r.seedCount, error: r.error });
+    return (await this.redis.eval(RECORD_FAILED, 3, keys.campaign(id), keys.ranges(id), keys.failed(id), String(r.seedStart), json, String(Date.now()))) === 1;
+  }
+
+  /**
+   * Takes the failed ranges for a retry: the campaign's state after the call and the seedStart of
+   * every range taken (none when there was nothing to retry), or null when there is no campaign.
+   */
+  async takeFailedRanges(id: string): Promise<{ state: CampaignState; starts: number[] } | null> {
+    const out = (await this.redis.eval(TAKE_FAILED, 2, keys.campaign(id), keys.failed(id))) as string[] | null;
+    if (!out) return null;
+    return { state: out[0] as CampaignState, starts: out.slice(1).map(Number) };
   }
 
   async listCampaigns(limit: number): Promise<CampaignView[]> {
@@ -258,6 +390,22 @@ export class FarmStore {
     for (const id of ids) {
       const c = await this.getCampaign(id);
       if (c) out.push(c);
+    }
+    return out;
+  }
+
+  /** The waiting jobs of a cancelled campaign are all removed. */
+  async markPurged(id: string): Promise<void> {
+    await this.redis.hset(keys.campaign(id), 'purged', '1');
+  }
+
+  /** Cancelled campaigns whose waiting jobs may not all be removed yet (the newest 1000). */
+  async unpurgedCancelled(): Promise<string[]> {
+    const ids = await this.redis.zrevrange(keys.campaigns, 0, 999);
+    const out: string[] = [];
+    for (const id of ids) {
+      const [st, purged] = await this.redis.hmget(keys.campaign(id), 'state', 'purged');
+      if (st === 'cancelled' && purged !== '1') out.push(id);
     }
     return out;
   }

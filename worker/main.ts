@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
 import { Worker as ThreadWorker, threadId } from 'node:worker_threads';
 import { Queue, Worker, type Job } from 'bullmq';
-import { PREFIX, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
+import { PREFIX, checkRedisAuth, connectRedis, lockTiming, type LockTiming } from '../farm/config.ts';
 import { keys } from '../farm/keys.ts';
 import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
 import {
-  JOB_OPTIONS,
+  jobOptions,
   QUEUES,
   fuzzResultJobId,
   minimizedResultJobId,
@@ -18,8 +18,14 @@ import { runFuzzRange } from './fuzz.ts';
 import { minimizeFinding } from './minimize.ts';
 import { WorkerMetrics, serveMetrics, type MetricSink, type MetricsServer, type WorkerMetricEvent } from '../farm/metrics.ts';
 
+/** The queues a worker can consume. */
+export const WORKER_QUEUES = [QUEUES.fuzz, QUEUES.minimize] as const;
+export type WorkerQueue = (typeof WORKER_QUEUES)[number];
+
 export interface WorkerOptions {
   readonly redisUrl: string;
+  /** Queues to consume (default both): e.g. dedicated minimize workers, whose jobs are heavier. */
+  readonly queues?: readonly WorkerQueue[];
   /** Parallel jobs: 1 runs in this thread; N > 1 runs N worker threads, one job each. */
   readonly concurrency?: number;
   readonly timing?: LockTiming;
@@ -46,6 +52,7 @@ export interface WorkerHandle {
  */
 export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   const n = opts.concurrency ?? 1;
+  await checkRedisAuth(opts.redisUrl);
   let sink = opts.sink;
   let server: MetricsServer | undefined;
   if (opts.metrics) {
@@ -76,7 +83,7 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
   const timing = opts.timing ?? lockTiming();
   const id = `${hostname()}:${process.pid}${threadId ? `/${threadId}` : ''}`;
   const redis = connectRedis(opts.redisUrl);
-  const results = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX, defaultJobOptions: JOB_OPTIONS });
+  const results = new Queue(QUEUES.results, { connection: redis, prefix: PREFIX, defaultJobOptions: jobOptions() });
   const workerOpts = {
     connection: redis,
     prefix: PREFIX,
@@ -86,7 +93,9 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
     maxStalledCount: timing.maxStalledCount,
   };
 
-  const fuzz = new Worker<FuzzJobData>(
+  const want = new Set<string>(opts.queues ?? WORKER_QUEUES);
+  const consumers: Worker[] = [];
+  if (want.has(QUEUES.fuzz)) consumers.push(new Worker<FuzzJobData>(
     QUEUES.fuzz,
     async (job: Job<FuzzJobData>) => {
       const d = job.data;
@@ -117,9 +126,9 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
       return { schedules: b.schedules, steps: b.steps, findings: b.findings.length };
     },
     workerOpts,
-  );
+  ));
 
-  const minimize = new Worker<MinimizeJobData>(
+  if (want.has(QUEUES.minimize)) consumers.push(new Worker<MinimizeJobData>(
     QUEUES.minimize,
     async (job: Job<MinimizeJobData>) => {
       const t0 = performance.now();
@@ -140,23 +149,23 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
       return { ok: m.ok };
     },
     workerOpts,
-  );
+  ));
 
-  for (const w of [fuzz, minimize]) {
+  for (const w of consumers) {
     w.on('error', (e) => log(`worker ${w.name}: ${e.message}`));
     w.on('failed', (job, e) => {
       record({ kind: 'job', queue: w.name, state: 'failed' });
       log(`job ${job?.id} failed: ${e.message}`);
     });
   }
-  await Promise.all([fuzz.waitUntilReady(), minimize.waitUntilReady()]);
+  await Promise.all(consumers.map((w) => w.waitUntilReady()));
   log(`worker ${id} ready`);
 
   let closing: Promise<void> | undefined;
   return {
     close() {
       closing ??= (async () => {
-        await Promise.all([fuzz.close(), minimize.close()]);
+        await Promise.all(consumers.map((w) => w.close()));
         await results.close();
         await redis.quit().catch(() => redis.disconnect());
       })();
@@ -170,7 +179,7 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
  * checkout whose dist/ is current). Otherwise the TypeScript source: a worker thread does not
  * inherit the parent's `--import tsx` loader hooks, so the thread registers them, then loads it.
  */
-function startThread(workerData: { redisUrl: string; timing: LockTiming }): ThreadWorker {
+function startThread(workerData: { redisUrl: string; timing: LockTiming; queues: WorkerOptions['queues'] }): ThreadWorker {
   const source = new URL('./thread.ts', import.meta.url);
   const compiled = compiledModule(source);
   const execArgv = threadExecArgv();
@@ -185,7 +194,7 @@ async function startThreads(opts: WorkerOptions, n: number, sink: MetricSink | u
   const threads: ThreadWorker[] = [];
   const ready: Promise<void>[] = [];
   for (let i = 0; i < n; i++) {
-    const t = startThread({ redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming() });
+    const t = startThread({ redisUrl: opts.redisUrl, timing: opts.timing ?? lockTiming(), queues: opts.queues });
     threads.push(t);
     ready.push(
       new Promise<void>((resolve, reject) => {

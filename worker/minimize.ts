@@ -22,6 +22,16 @@ export interface MinimizeOutcome {
  * for its trace. The same code the local `fuzz` runs before writing a finding file.
  */
 export function minimizeFinding(f: Finding): MinimizeOutcome {
+  try {
+    return minimizeOrThrow(f);
+  } catch (e) {
+    // A failure that would fail every retry the same way (the work is deterministic): answer it
+    // now, so the finding is marked failed with the reason and its campaigns are released.
+    return { ok: false, finding: null, trace: '', reason: `minimize failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 2000) };
+  }
+}
+
+function minimizeOrThrow(f: Finding): MinimizeOutcome {
   let shrunk = f;
   if (isRace(f.oracle)) {
     try {

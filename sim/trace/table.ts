@@ -28,6 +28,34 @@ export interface TableOptions {
   readonly width?: number;
   /** Leave out threads that never ran a step (e.g. an idle IOMMU fault worker). */
   readonly hideIdle?: boolean;
+  /**
+   * Longest trace shown whole (default MAX_TABLE_ROWS). A longer one (a 1e6-step livelock) keeps its
+   * first and last half of that, and the rows around each violating step; each gap is one line that
+   * says how many steps it leaves out. Without a bound the table of a 1e6-step run is a string
+   * longer than V8 allows.
+   */
+  readonly maxRows?: number;
+}
+
+export const MAX_TABLE_ROWS = 2000;
+/** Rows kept before and after a violating step inside an elided stretch. */
+const CONTEXT_ROWS = 3;
+
+/** Indices of the rows a table shows (all of them when there are at most maxRows). */
+function shownRows(rows: readonly TraceRow[], marked: ReadonlySet<number>, maxRows: number): number[] {
+  const n = rows.length;
+  if (n <= maxRows) return rows.map((_, i) => i);
+  const keep = new Set<number>();
+  const head = Math.ceil(maxRows / 2);
+  for (let i = 0; i < head; i++) keep.add(i);
+  for (let i = n - (maxRows - head); i < n; i++) keep.add(i);
+  let extra = 0;
+  for (let i = head; i < n - (maxRows - head) && extra < maxRows; i++) {
+    if (!marked.has(rows[i].step)) continue;
+    for (let j = Math.max(0, i - CONTEXT_ROWS); j <= Math.min(n - 1, i + CONTEXT_ROWS); j++) keep.add(j);
+    extra += 2 * CONTEXT_ROWS + 1;
+  }
+  return [...keep].sort((a, b) => a - b);
 }
 
 /**
@@ -54,7 +82,17 @@ export function renderTable(
   const lines: string[] = [sep];
   lines.push('|' + 'step'.padEnd(stepW) + cols.map((c) => '| ' + c.name.slice(0, width).padEnd(width) + ' ').join('') + '|');
   lines.push(sep.replace(/-/g, '='));
-  for (const r of rows) {
+  const shown = shownRows(rows, new Set(marks.keys()), opts.maxRows ?? MAX_TABLE_ROWS);
+  let prev = -1;
+  for (const idx of shown) {
+    if (idx > prev + 1) {
+      const from = rows[prev + 1].step;
+      const to = rows[idx - 1].step;
+      const gap = `… ${idx - prev - 1} steps elided (${from} to ${to}) of ${rows.length} …`;
+      lines.push('|' + ''.padEnd(stepW) + '| ' + gap.padEnd(cols.length * (width + 3) - 3) + ' |');
+    }
+    prev = idx;
+    const r = rows[idx];
     const head = `${r.label}${r.page ? ` [${r.page}]` : ''}`;
     const text = r.effects ? `${head}: ${r.effects}` : head;
     const cell = wrap(text, width);
@@ -68,6 +106,7 @@ export function renderTable(
     if (marks.has(r.step)) lines.push('|' + ''.padEnd(stepW) + cols.map(() => '| ' + ''.padEnd(width) + ' ').join('') + '|');
   }
   lines.push(sep);
+  if (shown.length < rows.length) lines.push(`(${rows.length} steps: ${rows.length - shown.length} left out of this table, see the elided lines; the finding file replays them all)`);
   for (const v of violations) {
     const where = v.thread >= 0 ? `step ${v.step} (${threadNames[v.thread]}: ${v.label})` : `end of run (${v.step} steps)`;
     lines.push(`>> ${v.oracle} (${oracleClass(v.oracle)}) at ${where}`);
