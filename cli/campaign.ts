@@ -94,7 +94,7 @@ export async function runLocalCampaign(c: LocalCampaign, onProgress?: (p: Campai
 }
 
 /** Worker options: the thread registers tsx itself (fuzzWorker.mjs), so drop a parent's `--import tsx`. */
-function workerExecArgv(): string[] {
+export function workerExecArgv(): string[] {
   const out: string[] = [];
   const argv = process.execArgv;
   for (let i = 0; i < argv.length; i++) {
