@@ -173,6 +173,47 @@ function buildProgram(setCode: (code: number) => void): Command {
       setCode(await compareCommand(opts));
     });
 
+  // ---- explore (generated programs, sim/generate) ----
+  program
+    .command('explore')
+    .description('generate programs (scenarios), fuzz each one\'s schedules, shrink each unique finding (program, then schedule) into DIR/<signature>.json')
+    .requiredOption('--variant <preset|file>', 'the variant to explore (a preset or a variant file)')
+    .option('--against <preset|file>', 'differential mode: also run every program under this variant and report programs whose observable verdicts differ')
+    .option('--programs <n>', 'number of generated programs', intParser('--programs', 1), 100)
+    .option('--seed <s>', 'first program seed (programs S, S+1, …)', intParser('--seed', 0), 0)
+    .option('--schedules <m>', 'schedules (seeds 0..M-1) per program', intParser('--schedules', 1), 200)
+    .option('--strategy <name>', 'scheduling strategy: random, pct, coverage', 'random')
+    .option('--depth <d>', 'PCT bug depth d', intParser('--depth', 1, 64), 3)
+    .option('--oracles <which>', 'oracles that count as findings: observable, all, or a comma-separated list', 'observable')
+    .addOption(
+      new Option('--workers <n>', 'worker threads')
+        .argParser(intParser('--workers', 1, MAX_WORKERS))
+        .default(Math.max(1, os.availableParallelism()), `the number of CPUs, ${Math.max(1, os.availableParallelism())}`),
+    )
+    .option('--out <dir>', 'directory for finding files', './findings')
+    .option('--json', 'print one JSON object {programs, schedules, steps, findings, elapsedMs} on stdout', false)
+    .option('--coverage', 'report ops, op pairs on one page and sites reached, next to the catalog', false)
+    .option('--no-shrink', 'write findings as found, without shrinking')
+    .action(async (opts: {
+      variant: string;
+      against?: string;
+      programs: number;
+      seed: number;
+      schedules: number;
+      strategy: string;
+      depth: number;
+      oracles: string;
+      workers: number;
+      out: string;
+      json: boolean;
+      coverage: boolean;
+      shrink: boolean;
+    }) => {
+      const { exploreCommand } = await import('./explore.ts');
+      setCode(await exploreCommand(opts));
+    });
+  // ---- end explore ----
+
   addFarmCommands(program, { setExitCode: setCode });
   return program;
 }

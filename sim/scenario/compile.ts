@@ -5,7 +5,7 @@ import type { CompiledScenario, Op, PageSpec, Placement, ScenarioJson, ThreadSpe
 
 /** Kernel ops this simulator implements. An op outside it is rejected, never silently ignored. */
 export const KERNEL_OPS = ['reclaim', 'madvise-free', 'zap', 'clear-refs', 'pagemap', 'writeback', 'migrate', 'ksm-merge', 'mprotect'] as const;
-const ACCESS_OPS = ['read', 'write'] as const;
+export const ACCESS_OPS = ['read', 'write'] as const;
 
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;

@@ -1,0 +1,115 @@
+import { Worker } from 'node:worker_threads';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { emptyExplore, explorePrograms, mergeExplore, type ExploreBatch, type ExploreOptions } from '../sim/generate/explore.ts';
+import type { ExploreInit, FromExploreWorker, ProgramChunk, ToExploreWorker } from './exploreProtocol.ts';
+import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
+
+/**
+ * Programs per chunk. Fixed, never derived from --workers: chunks are merged in chunk (= program)
+ * order, so `explore` gives the same result for any worker count.
+ */
+export const CHUNK_PROGRAMS = 10;
+
+export function exploreOptionsOf(init: ExploreInit): ExploreOptions {
+  return {
+    variant: init.variant,
+    against: init.against,
+    schedules: init.schedules,
+    strategy: init.strategy,
+    depth: init.depth,
+    oracles: new Set(init.oracles),
+    coverage: init.coverage,
+  };
+}
+
+export function splitPrograms(programStart: number, programs: number, size: number = CHUNK_PROGRAMS): ProgramChunk[] {
+  const out: ProgramChunk[] = [];
+  for (let i = 0, off = 0; off < programs; i++, off += size) out.push({ index: i, programStart: programStart + off, count: Math.min(size, programs - off) });
+  return out;
+}
+
+/** Runs programs [start, start + count) on `workers` threads (1: in this thread) and merges them in program order. */
+export async function runExplore(
+  init: ExploreInit,
+  programStart: number,
+  programs: number,
+  workers: number,
+  onProgress?: (done: number, findings: number) => void,
+): Promise<ExploreBatch> {
+  const chunks = splitPrograms(programStart, programs);
+  const results: ExploreBatch[] = new Array(chunks.length);
+  const doneBy = new Array<number>(chunks.length).fill(0);
+  const signatures = new Set<string>();
+  let done = 0;
+  const progress = (chunk: number, d: number): void => {
+    done += d - doneBy[chunk];
+    doneBy[chunk] = d;
+    onProgress?.(done, signatures.size);
+  };
+  const complete = (chunk: number, b: ExploreBatch): void => {
+    results[chunk] = b;
+    for (const f of b.findings) signatures.add(f.finding.signature);
+    progress(chunk, chunks[chunk].count);
+  };
+  const threads = Math.min(workers, chunks.length);
+  if (threads <= 1) {
+    const opts = exploreOptionsOf(init);
+    for (const ch of chunks) {
+      complete(ch.index, explorePrograms(ch.programStart, ch.count, opts, (d) => progress(ch.index, d)));
+      await nextTurn();
+    }
+  } else {
+    await pool(init, chunks, threads, progress, complete);
+  }
+  const out = emptyExplore(init.coverage);
+  for (const r of results) mergeExplore(out, r);
+  return out;
+}
+
+function pool(
+  init: ExploreInit,
+  chunks: readonly ProgramChunk[],
+  threads: number,
+  progress: (chunk: number, done: number) => void,
+  complete: (chunk: number, b: ExploreBatch) => void,
+): Promise<void> {
+  // Compiled JavaScript when dist/ is current (farm/compiled.ts), else the tsx-registering .mjs entry.
+  const entry = compiledModule(new URL('./exploreWorker.ts', import.meta.url)) ?? new URL('./exploreWorker.mjs', import.meta.url);
+  const execArgv = threadExecArgv();
+  return new Promise<void>((resolve, reject) => {
+    const workers: Worker[] = [];
+    let next = 0;
+    let remaining = chunks.length;
+    let failed = false;
+    const stopAll = (): Promise<unknown> => Promise.allSettled(workers.map((w) => w.terminate()));
+    const fail = (e: unknown): void => {
+      if (failed) return;
+      failed = true;
+      void stopAll().then(() => reject(e instanceof Error ? e : new Error(String(e))));
+    };
+    const feed = (w: Worker): void => {
+      if (next >= chunks.length) return;
+      const m: ToExploreWorker = { type: 'run', chunk: chunks[next++] };
+      w.postMessage(m);
+    };
+    for (let i = 0; i < threads; i++) {
+      const w = new Worker(entry, { workerData: init, execArgv });
+      workers.push(w);
+      w.on('message', (m: FromExploreWorker) => {
+        if (failed) return;
+        if (m.type === 'progress') progress(m.chunk, m.done);
+        else {
+          complete(m.chunk, m.batch);
+          remaining--;
+          if (remaining === 0) void stopAll().then(() => resolve());
+          else feed(w);
+        }
+      });
+      w.on('error', fail);
+      w.on('exit', (code) => {
+        if (remaining > 0) fail(new Error(`explore worker thread ${i} exited with code ${code} before the run finished`));
+      });
+      feed(w);
+    }
+  });
+}
