@@ -221,7 +221,10 @@ export const CATALOG: readonly CatalogEntry[] = [
       ],
     },
     buggyVariant: 'v4.10',
-    expect: ['stale-read', 'split-mapping'],
+    // Only the observable race: under racefarm-sim 0.5.0 v4.10 also shows, in this program, the
+    // split mapping of reclaim's deferred CPU flush without flush_tlb_batched_pending (3ea277194daa),
+    // which is reclaim-mprotect-stale-tlb's race, so split-mapping no longer names one race here.
+    expect: ['stale-read'],
     correct: CORRECT,
   },
   {
