@@ -15,6 +15,7 @@ import { strictService } from './strictDecode.ts';
 import { SimThread } from './simThread.ts';
 import { DEFAULT_LIMITS, limitsFromEnv, type FarmLimits } from '../farm/limits.ts';
 import { webView } from './web/routes.ts';
+import { firstFoundCounts } from './firstFound.ts';
 
 export interface CoordinatorOptions {
   readonly redisUrl: string;
@@ -273,7 +274,8 @@ export async function startCoordinator(opts: CoordinatorOptions): Promise<Coordi
     // Read when Prometheus scrapes: recent campaigns and every queue's job counts.
     snapshot: async (): Promise<FarmSnapshot> => {
       if (redis.status !== 'ready') throw new Error(`redis ${redis.status}`);
-      const [campaigns, f, m, r] = await Promise.all([store.listCampaigns(50), fuzz.getJobCounts(), minimize.getJobCounts(), resultsQueue.getJobCounts()]);
+      const [views, first, f, m, r] = await Promise.all([store.listCampaigns(50), firstFoundCounts(redis), fuzz.getJobCounts(), minimize.getJobCounts(), resultsQueue.getJobCounts()]);
+      const campaigns = views.map((c) => ({ ...c, firstSignatures: first.get(c.id) ?? 0 }));
       return { campaigns, queues: { [QUEUES.fuzz]: f, [QUEUES.minimize]: m, [QUEUES.results]: r } };
     },
   });

@@ -79,7 +79,7 @@ export class WorkerMetrics implements MetricSink {
   readonly steps: Counter<(typeof CAMPAIGN_LABELS)[number]>;
   readonly jobs: Counter<'queue' | 'state'>;
   readonly jobDuration: Histogram<'queue'>;
-  readonly shrinkDuration: Histogram<'scenario' | 'variant' | 'oracle'>;
+  readonly shrinkDuration: Histogram;
   readonly schedulesPerSecond: Gauge;
   private readonly recent: { t: number; n: number }[] = [];
   private readonly startedAt = Date.now();
@@ -111,10 +111,15 @@ export class WorkerMetrics implements MetricSink {
       buckets: JOB_BUCKETS,
       registers,
     });
+    // Both queues' series exist (at 0) before their first job, so rate() sees that job too.
+    for (const queue of ['fuzz', 'minimize']) this.jobDuration.zero({ queue });
+    // No labels: a histogram labelled per scenario/variant/oracle got a new series for nearly every
+    // shrink (a campaign shrinks each new signature once), each born at count 1, so rate() over it
+    // stayed 0 and the latency panel never showed data. One series, exported at 0 from the start,
+    // rises with every shrink.
     this.shrinkDuration = new Histogram({
       name: 'racefarm_shrink_duration_seconds',
-      help: 'Time to minimize (shrink and replay) one new signature.',
-      labelNames: ['scenario', 'variant', 'oracle'],
+      help: 'Time to minimize (shrink and replay) one new signature, every scenario, variant and oracle together.',
       buckets: SHRINK_BUCKETS,
       registers,
     });
@@ -142,7 +147,7 @@ export class WorkerMetrics implements MetricSink {
       }
       case 'minimize':
         this.jobDuration.observe({ queue: 'minimize' }, ev.seconds);
-        this.shrinkDuration.observe({ scenario: ev.scenario, variant: ev.variant, oracle: ev.oracle }, ev.seconds);
+        this.shrinkDuration.observe(ev.seconds);
         break;
       case 'job':
         this.jobs.inc({ queue: ev.queue, state: ev.state });
@@ -169,6 +174,10 @@ export interface FarmSnapshot {
     readonly jobsDone: number;
     readonly jobsTotal: number;
     readonly uniqueSignatures: number;
+    /** Signatures this campaign found before any other campaign did (coordinator/firstFound.ts). */
+    readonly firstSignatures: number;
+    /** Whether the campaign collects coverage (started with --coverage or the coverage strategy). */
+    readonly coverage: boolean;
     readonly coverageFeatures: number;
     readonly minimizePending: number;
     /** Seed ranges whose fuzz job failed for good (not counted in the totals until retried). */
@@ -187,6 +196,8 @@ export class CoordinatorMetrics {
   readonly recordedSchedules: Counter<(typeof CAMPAIGN_LABELS)[number]>;
   readonly campaignCoverage: Gauge<(typeof GAUGE_LABELS)[number]>;
   readonly campaignSignatures: Gauge<(typeof GAUGE_LABELS)[number]>;
+  readonly campaignFirstSignatures: Gauge<(typeof GAUGE_LABELS)[number]>;
+  readonly campaignCoverageCollected: Gauge<(typeof GAUGE_LABELS)[number]>;
   readonly campaignProgress: Gauge<(typeof GAUGE_LABELS)[number]>;
   readonly campaignMinimizePending: Gauge<(typeof GAUGE_LABELS)[number]>;
   readonly campaignFailedRanges: Gauge<(typeof GAUGE_LABELS)[number]>;
@@ -226,7 +237,14 @@ export class CoordinatorMetrics {
     const refresh = () => this.refresh();
     this.campaignCoverage = new Gauge({
       name: 'racefarm_campaign_coverage_features',
-      help: 'Distinct coverage features a campaign reached (campaigns that collect coverage).',
+      help: 'Distinct coverage features a campaign reached; only campaigns that collect coverage have this series.',
+      labelNames: GAUGE_LABELS,
+      registers,
+      collect: refresh,
+    });
+    this.campaignCoverageCollected = new Gauge({
+      name: 'racefarm_campaign_coverage_collected',
+      help: 'Whether a campaign collects coverage (1) or not (0): a dashboard shows "not collected" rather than 0 features.',
       labelNames: GAUGE_LABELS,
       registers,
       collect: refresh,
@@ -234,6 +252,13 @@ export class CoordinatorMetrics {
     this.campaignSignatures = new Gauge({
       name: 'racefarm_campaign_unique_signatures',
       help: 'Distinct signatures (races) a campaign found.',
+      labelNames: GAUGE_LABELS,
+      registers,
+      collect: refresh,
+    });
+    this.campaignFirstSignatures = new Gauge({
+      name: 'racefarm_campaign_first_signatures',
+      help: 'Distinct signatures (races) a campaign found before any other campaign: summed over campaigns, each race counts once.',
       labelNames: GAUGE_LABELS,
       registers,
       collect: refresh,
@@ -318,12 +343,15 @@ export class CoordinatorMetrics {
       return;
     }
     // Campaign gauges show only the snapshot's (recent) campaigns: older ones drop out.
-    for (const g of [this.campaignCoverage, this.campaignSignatures, this.campaignProgress, this.campaignMinimizePending, this.campaignFailedRanges, this.campaigns, this.queueJobs]) g.reset();
+    for (const g of [this.campaignCoverage, this.campaignCoverageCollected, this.campaignSignatures, this.campaignFirstSignatures, this.campaignProgress, this.campaignMinimizePending, this.campaignFailedRanges, this.campaigns, this.queueJobs]) g.reset();
     const byState: Record<string, number> = { pending: 0, running: 0, done: 0, incomplete: 0, cancelled: 0 };
     for (const c of s.campaigns) {
       const l = { campaign: c.id, scenario: c.scenario, variant: c.variant, strategy: c.strategy };
-      this.campaignCoverage.set(l, c.coverageFeatures);
+      // No coverage series for a campaign that does not collect it: absent, not a misleading 0.
+      if (c.coverage) this.campaignCoverage.set(l, c.coverageFeatures);
+      this.campaignCoverageCollected.set(l, c.coverage ? 1 : 0);
       this.campaignSignatures.set(l, c.uniqueSignatures);
+      this.campaignFirstSignatures.set(l, c.firstSignatures);
       this.campaignProgress.set(l, c.jobsTotal > 0 ? c.jobsDone / c.jobsTotal : 0);
       this.campaignMinimizePending.set(l, c.minimizePending);
       this.campaignFailedRanges.set(l, c.failedRangeCount ?? 0);
