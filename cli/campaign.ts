@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { runThreadPool } from './threadPool.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compileScenario } from '../sim/scenario/compile.ts';
 import { emptyBatch, mergeBatches, runSeeds, type BatchResult } from '../sim/fuzz.ts';
@@ -116,40 +116,22 @@ function runPool(
 ): Promise<void> {
   const init: WorkerInit = { scenario: c.scenario, variant: c.variant, strategy: c.strategy, coverage: c.coverage ?? false, oracles: c.oracles };
   const { entry, execArgv } = fuzzWorkerEntry();
-  return new Promise<void>((resolve, reject) => {
-    const workers: Worker[] = [];
-    let next = 0;
-    let remaining = chunks.length;
-    let failed = false;
-    const stopAll = (): Promise<unknown> => Promise.allSettled(workers.map((w) => w.terminate()));
-    const fail = (e: unknown): void => {
-      if (failed) return;
-      failed = true;
-      void stopAll().then(() => reject(e instanceof Error ? e : new Error(String(e))));
-    };
-    const feed = (w: Worker): void => {
-      if (next >= chunks.length) return;
-      const m: ToWorker = { type: 'run', chunk: chunks[next++] };
-      w.postMessage(m);
-    };
-    for (let i = 0; i < threads; i++) {
-      const w = new Worker(entry, { workerData: init, execArgv });
-      workers.push(w);
-      w.on('message', (m: FromWorker) => {
-        if (failed) return;
-        if (m.type === 'progress') progress(m.chunk, m.done);
-        else {
-          complete(m.chunk, m.batch);
-          remaining--;
-          if (remaining === 0) void stopAll().then(() => resolve());
-          else feed(w);
-        }
-      });
-      w.on('error', fail);
-      w.on('exit', (code) => {
-        if (remaining > 0) fail(new Error(`fuzz worker thread ${i} exited with code ${code} before the campaign finished`));
-      });
-      feed(w);
-    }
+  return runThreadPool<Chunk, FromWorker>({
+    entry,
+    execArgv,
+    workerData: init,
+    threads,
+    jobs: chunks,
+    post: (chunk): ToWorker => ({ type: 'run', chunk }),
+    onMessage: (m) => {
+      if (m.type === 'progress') {
+        progress(m.chunk, m.done);
+        return false;
+      }
+      complete(m.chunk, m.batch);
+      return true;
+    },
+    what: 'fuzz',
+    unfinished: 'the campaign finished',
   });
 }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { runThreadPool } from './threadPool.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileScenario } from '../sim/scenario/compile.ts';
@@ -97,44 +97,27 @@ export function findingBaseName(c: CellResult): string {
 }
 
 /** Runs the cells on a pool of worker threads; results by cell index. */
-function runPool(specs: readonly CellSpec[], init: CompareWorkerInit, threads: number, onCell: () => void): Promise<Map<number, CellResult>> {
+async function runPool(specs: readonly CellSpec[], init: CompareWorkerInit, threads: number, onCell: () => void): Promise<Map<number, CellResult>> {
   const results = new Map<number, CellResult>();
   // Compiled JavaScript when dist/ is current (farm/compiled.ts), else the tsx-registering .mjs entry.
   const entry = compiledModule(new URL('./compareWorker.ts', import.meta.url)) ?? new URL('./compareWorker.mjs', import.meta.url);
-  const execArgv = threadExecArgv();
-  return new Promise((resolve, reject) => {
-    const workers: Worker[] = [];
-    let next = 0;
-    let failed = false;
-    const stopAll = (): Promise<unknown> => Promise.allSettled(workers.map((w) => w.terminate()));
-    const fail = (e: unknown): void => {
-      if (failed) return;
-      failed = true;
-      void stopAll().then(() => reject(e instanceof Error ? e : new Error(String(e))));
-    };
-    // Longest cells first would balance better, but cost is unknown up front: matrix order it is.
-    const feed = (w: Worker): void => {
-      if (next >= specs.length) return;
-      const m: CompareToWorker = { type: 'cell', spec: specs[next++] };
-      w.postMessage(m);
-    };
-    for (let i = 0; i < threads; i++) {
-      const w = new Worker(entry, { workerData: init, execArgv });
-      workers.push(w);
-      w.on('message', (m: CompareFromWorker) => {
-        if (failed) return;
-        results.set(m.index, m.result);
-        onCell();
-        if (results.size === specs.length) void stopAll().then(() => resolve(results));
-        else feed(w);
-      });
-      w.on('error', fail);
-      w.on('exit', (code) => {
-        if (results.size < specs.length) fail(new Error(`compare worker thread ${i} exited with code ${code} before the matrix was done`));
-      });
-      feed(w);
-    }
+  // Longest cells first would balance better, but cost is unknown up front: matrix order it is.
+  await runThreadPool<CellSpec, CompareFromWorker>({
+    entry,
+    execArgv: threadExecArgv(),
+    workerData: init,
+    threads,
+    jobs: specs,
+    post: (spec): CompareToWorker => ({ type: 'cell', spec }),
+    onMessage: (m) => {
+      results.set(m.index, m.result);
+      onCell();
+      return true;
+    },
+    what: 'compare',
+    unfinished: 'the matrix was done',
   });
+  return results;
 }
 
 /** Runs the matrix in this thread (workers = 1) or on worker threads; identical results either way. */

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { runThreadPool } from './threadPool.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { emptyExplore, explorePrograms, mergeExplore, type ExploreBatch, type ExploreOptions } from '../sim/generate/explore.ts';
 import type { ExploreInit, FromExploreWorker, ProgramChunk, ToExploreWorker } from './exploreProtocol.ts';
@@ -75,41 +75,22 @@ function pool(
 ): Promise<void> {
   // Compiled JavaScript when dist/ is current (farm/compiled.ts), else the tsx-registering .mjs entry.
   const entry = compiledModule(new URL('./exploreWorker.ts', import.meta.url)) ?? new URL('./exploreWorker.mjs', import.meta.url);
-  const execArgv = threadExecArgv();
-  return new Promise<void>((resolve, reject) => {
-    const workers: Worker[] = [];
-    let next = 0;
-    let remaining = chunks.length;
-    let failed = false;
-    const stopAll = (): Promise<unknown> => Promise.allSettled(workers.map((w) => w.terminate()));
-    const fail = (e: unknown): void => {
-      if (failed) return;
-      failed = true;
-      void stopAll().then(() => reject(e instanceof Error ? e : new Error(String(e))));
-    };
-    const feed = (w: Worker): void => {
-      if (next >= chunks.length) return;
-      const m: ToExploreWorker = { type: 'run', chunk: chunks[next++] };
-      w.postMessage(m);
-    };
-    for (let i = 0; i < threads; i++) {
-      const w = new Worker(entry, { workerData: init, execArgv });
-      workers.push(w);
-      w.on('message', (m: FromExploreWorker) => {
-        if (failed) return;
-        if (m.type === 'progress') progress(m.chunk, m.done);
-        else {
-          complete(m.chunk, m.batch);
-          remaining--;
-          if (remaining === 0) void stopAll().then(() => resolve());
-          else feed(w);
-        }
-      });
-      w.on('error', fail);
-      w.on('exit', (code) => {
-        if (remaining > 0) fail(new Error(`explore worker thread ${i} exited with code ${code} before the run finished`));
-      });
-      feed(w);
-    }
+  return runThreadPool<ProgramChunk, FromExploreWorker>({
+    entry,
+    execArgv: threadExecArgv(),
+    workerData: init,
+    threads,
+    jobs: chunks,
+    post: (chunk): ToExploreWorker => ({ type: 'run', chunk }),
+    onMessage: (m) => {
+      if (m.type === 'progress') {
+        progress(m.chunk, m.done);
+        return false;
+      }
+      complete(m.chunk, m.batch);
+      return true;
+    },
+    what: 'explore',
+    unfinished: 'the run finished',
   });
 }
