@@ -10,6 +10,10 @@ export interface ExhaustiveRow {
   bound: number;
   /** true: sleep-set partial-order reduction; false: plain DFS over every interleaving within the bound. */
   reduction: boolean;
+  /** The stateful search (reduction off): pruned at (state, last thread) explored with as much budget left. */
+  stateful?: boolean;
+  /** Distinct (state, last thread) the stateful search kept. */
+  states?: number;
   /** Every schedule within the bound covered; false = "incomplete at cap". */
   complete: boolean;
   /** Executions run to the end. */
@@ -26,9 +30,11 @@ export interface ExhaustiveRow {
 export interface ExhaustiveTask {
   scenario: string;
   variant: string;
+  /** Infinity: unbounded (every interleaving). */
   bound: number;
   reduction: boolean;
   cap: number;
+  stateful?: boolean;
 }
 
 /**
@@ -57,12 +63,14 @@ export function runExhaustiveTask(t: ExhaustiveTask): ExhaustiveRow {
   const sc = compileScenario(entry.scenario);
   const variant = PRESETS.get(t.variant)!;
   const t0 = performance.now();
-  const r = exhaustive(sc, variant.sites, { bound: t.bound, reduction: t.reduction, stopAtFirst: false, maxSchedules: t.cap });
+  const r = exhaustive(sc, variant.sites, { bound: t.bound, reduction: t.reduction, stateful: t.stateful === true, stopAtFirst: false, maxSchedules: t.cap });
   return {
     scenario: t.scenario,
     variant: t.variant,
     bound: t.bound,
     reduction: t.reduction,
+    stateful: t.stateful === true,
+    states: r.states,
     complete: r.complete,
     schedules: r.schedules,
     pruned: r.pruned,
@@ -70,4 +78,30 @@ export function runExhaustiveTask(t: ExhaustiveTask): ExhaustiveRow {
     ms: performance.now() - t0,
     verdicts: [...r.verdicts],
   };
+}
+
+/**
+ * The stateful search's rows: cow-two-pages under v4.15 at bound 2 (the issue's 30 s target) and
+ * an unbounded certificate for every catalog scenario under its first correct preset, each under
+ * `cap` executions (a row that hits the cap says complete: false: its state space did not allow).
+ * Run alone: `npx tsx bench/exhaustive.ts stateful [cap]` prints one JSON row per line.
+ */
+export function statefulTasks(cap: number): ExhaustiveTask[] {
+  const tasks: ExhaustiveTask[] = [{ scenario: 'cow-two-pages', variant: 'v4.15', bound: 2, reduction: false, stateful: true, cap: 5_000_000 }];
+  for (const e of CATALOG) {
+    if (e.correct.length === 0) continue;
+    tasks.push({ scenario: e.scenario.name, variant: e.correct[0], bound: Number.POSITIVE_INFINITY, reduction: false, stateful: true, cap });
+  }
+  return tasks;
+}
+
+if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop()!) && process.argv[2] === 'stateful') {
+  const cap = Number(process.argv[3] ?? 200_000);
+  const only = process.argv[4];
+  for (const t of statefulTasks(cap)) {
+    if (only !== undefined && t.scenario !== only) continue;
+    if (only === undefined && t.bound !== Number.POSITIVE_INFINITY) continue;
+    const row = runExhaustiveTask(t);
+    process.stdout.write(JSON.stringify({ ...row, bound: Number.isFinite(row.bound) ? row.bound : 'unbounded' }) + '\n');
+  }
 }

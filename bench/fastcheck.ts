@@ -1,189 +1,222 @@
 import fc from 'fast-check';
+import { catalogEntry } from '../sim/scenario/catalog.ts';
+import { compileScenario } from '../sim/scenario/compile.ts';
+import type { CompiledScenario } from '../sim/scenario/compiled.ts';
+import { PRESETS, type Variant } from '../sim/variants/presets.ts';
+import { Simulator } from '../sim/run.ts';
+import type { Chooser } from '../sim/schedule/chooser.ts';
+import type { SimThread } from '../sim/thread.ts';
+import { estimateSteps, makeChooser, threadCount, type StrategySpec } from '../sim/schedule/strategy.ts';
+import { PCT_AUTO_DEPTH } from '../sim/schedule/pct.ts';
+import type { OracleName } from '../sim/oracles/violation.ts';
 import { summarize, type Summary } from './stats.ts';
 import { CAMPAIGN_STRIDE } from './firstFinding.ts';
 
 /**
- * Figure 5's baseline: the cow-two-pages race of Documentation/mm/mmu_notifier.rst written the way
- * one would without racefarm — as async tasks whose interleaving fast-check's `fc.scheduler()`
- * chooses (it releases one pending task at a time, picked at random from its seed).
+ * Figure 5: racefarm's schedulers against fast-check's `fc.scheduler()` on the SAME model — the
+ * simulator itself, scenario and variant unchanged. Only who decides the interleaving differs.
  *
- * The model (a deliberately small copy of racefarm's, same threads and ops as the built-in scenario):
- * - pages A and B, each COW-shared with a passive mm: PTE present, read-only; frames hold one cell (0).
- * - cpu0 writes A=1, cpu1 writes B=1, cpu2 writes A=2, cpu3 writes B=2. A write to a read-only PTE
- *   faults into wp_page_copy(), one atomic step per kernel action: alloc_page + copy,
- *   mmu_notifier_invalidate_range_start (a no-op for amd_iommu_v2), spin_lock(ptl),
- *   pte_same recheck + ptep_clear_flush[_notify] — the `_notify` flushes the device TLB (ATC) under
- *   the lock in the correct variant (v4.13) and not in range-end-only — set_pte_at_notify (new page,
- *   writable), spin_unlock(ptl), mmu_notifier_invalidate_range_end (flushes the ATC in both variants),
- *   then the write is retried. A CPU whose pte_same recheck fails (another CPU already copied) backs off
- *   and retries. CPU TLBs are left out: ptep_clear_flush empties them synchronously, so a CPU access
- *   is modelled as going through the PTE.
- * - dev0 reads A twice, dev2 reads B twice, through the device's ATC: a hit reads the cached frame; a
- *   miss walks the PTE (no lock) and caches it; a PTE cleared mid-COW makes the device retry (PRI
- *   reduced to "try again").
- * - oracle stale-read: a device read returns a value other than the last one written to that page
- *   in step order.
- * Every step is `await s.schedule(...)`, so fast-check decides the interleaving at each step, as
- * racefarm's scheduler does.
+ * FastCheckChooser is a Chooser (sim/schedule/chooser.ts) whose every decision is fast-check's: each
+ * runnable thread has one pending task in the fc.Scheduler (its next step, scheduled with
+ * `s.schedule`), and at a decision point the chooser asks the scheduler to release one
+ * (`s.waitOne()`); the thread whose task it released runs the step. fast-check picks the task from
+ * its own random stream (mrng.nextInt over the scheduled tasks), so it is fast-check's seed,
+ * fast-check's runs and fast-check's failure report. The release is synchronous: fc's
+ * `waitOne` selects a task and calls that task's `customAct` before it returns, and the chooser's
+ * customAct records the thread there (it does not need the task's promise to settle).
+ *
+ * A thread that was runnable earlier but is blocked now (a lock, a gate) keeps its pending task; if the
+ * scheduler releases it, the thread stays blocked and gets a new task the next time it can run, and
+ * the scheduler is asked again — an async program's blocked task re-checking its condition. Either
+ * way the runnable thread that runs is the one fast-check released.
+ *
+ * Both sides run the same seeds budget ("cap"): fc.check(numRuns: cap, seed: campaign) against
+ * racefarm's seeds [k × 1e6, k × 1e6 + cap), each stopping at the first run on which one of the
+ * race's expected oracles fires, on a Simulator (one World reset per run) each.
  */
-export type CowVariant = 'range-end-only' | 'v4.13';
+export class FastCheckChooser implements Chooser {
+  /** Threads with a task pending in the scheduler. */
+  private readonly pending = new Set<number>();
+  private released = -1;
+  /** Tasks the scheduler released for a thread that could not run at that point. */
+  blockedReleases = 0;
 
-interface Model {
-  frames: number[];
-  /** PTE per page: frame or -1 (cleared), writable. */
-  pte: { frame: number; write: boolean }[];
-  /** Device ATC per page: frame or -1. */
-  atc: number[];
-  ptlOwner: (string | null)[];
-  expected: number[];
-  steps: number;
-  stale: string | null;
+  constructor(private readonly s: fc.Scheduler) {}
+
+  pick(enabled: readonly SimThread[], count: number): SimThread {
+    // One runnable thread is no decision (Chooser: consume no randomness for it).
+    if (count === 1) return enabled[0];
+    for (let i = 0; i < count; i++) {
+      const id = enabled[i].id;
+      if (this.pending.has(id)) continue;
+      this.pending.add(id);
+      this.s.schedule(Promise.resolve(id), `t${id}`, undefined, () => {
+        this.released = id;
+        return Promise.resolve();
+      });
+    }
+    for (;;) {
+      this.released = -1;
+      void this.s.waitOne();
+      const id = this.released;
+      if (id < 0) throw new Error('fc.Scheduler.waitOne released no task synchronously (fast-check changed?)');
+      this.pending.delete(id);
+      for (let i = 0; i < count; i++) if (enabled[i].id === id) return enabled[i];
+      this.blockedReleases++;
+    }
+  }
 }
 
-async function cowRace(s: fc.Scheduler, variant: CowVariant): Promise<Model> {
-  const m: Model = {
-    frames: [0, 0], // frame 0 = A's shared page, frame 1 = B's
-    pte: [
-      { frame: 0, write: false },
-      { frame: 1, write: false },
-    ],
-    atc: [-1, -1],
-    ptlOwner: [null, null],
-    expected: [0, 0],
-    steps: 0,
-    stale: null,
-  };
-  const step = async (who: string, what: string): Promise<void> => {
-    await s.schedule(Promise.resolve(`${who}: ${what}`), `${who}: ${what}`);
-    m.steps++;
-  };
+export type FastCheckSide = 'fc.scheduler' | 'racefarm random' | 'racefarm pct auto';
 
-  const cpuWrite = async (who: string, p: number, v: number): Promise<void> => {
-    for (;;) {
-      await step(who, `write ${p}`);
-      const pte = m.pte[p];
-      if (pte.frame >= 0 && pte.write) {
-        m.frames[pte.frame] = v;
-        m.expected[p] = v;
-        return;
-      }
-      if (pte.frame < 0) continue; // mid-COW by another CPU: fault again later
-      // do_wp_page → wp_page_copy
-      const orig = pte.frame;
-      await step(who, 'alloc_page + copy');
-      const copy = m.frames.length;
-      m.frames.push(m.frames[orig]);
-      await step(who, 'invalidate_range_start');
-      for (;;) {
-        await step(who, 'spin_lock(ptl)');
-        if (m.ptlOwner[p] === null) {
-          m.ptlOwner[p] = who;
-          break;
-        }
-      }
-      await step(who, variant === 'v4.13' ? 'ptep_clear_flush_notify' : 'ptep_clear_flush');
-      if (m.pte[p].frame !== orig) {
-        // pte_same failed: someone else copied first; drop our copy and fault again.
-        m.ptlOwner[p] = null;
-        continue;
-      }
-      m.pte[p] = { frame: -1, write: false };
-      if (variant === 'v4.13') m.atc[p] = -1; // invalidate_range under the PT lock
-      await step(who, 'set_pte_at_notify');
-      m.pte[p] = { frame: copy, write: true };
-      await step(who, 'spin_unlock(ptl)');
-      m.ptlOwner[p] = null;
-      await step(who, 'invalidate_range_end');
-      m.atc[p] = -1;
-    }
-  };
-
-  const devRead = async (who: string, p: number): Promise<void> => {
-    for (;;) {
-      await step(who, `read ${p}`);
-      let f = m.atc[p];
-      if (f < 0) {
-        const pte = m.pte[p];
-        if (pte.frame < 0) continue; // translation fails: PRI, retry
-        f = m.atc[p] = pte.frame;
-      }
-      const v = m.frames[f];
-      if (v !== m.expected[p] && m.stale === null) m.stale = `${who} read page ${p} = ${v}, last written ${m.expected[p]}`;
-      return;
-    }
-  };
-
-  const threads = [
-    cpuWrite('cpu0', 0, 1),
-    cpuWrite('cpu1', 1, 1),
-    cpuWrite('cpu2', 0, 2),
-    cpuWrite('cpu3', 1, 2),
-    (async () => {
-      await devRead('dev0', 0);
-      await devRead('dev0', 0);
-    })(),
-    (async () => {
-      await devRead('dev2', 1);
-      await devRead('dev2', 1);
-    })(),
-  ];
-  await s.waitFor(Promise.all(threads));
-  return m;
-}
-
-export interface FastCheckRow {
-  race: 'cow-two-pages';
-  variant: CowVariant;
-  /** fc.check runs allowed per search before "not found within cap". */
-  cap: number;
-  campaigns: number;
-  /** fc runs up to and including the first one with a stale read (fast-check's numRuns at failure). */
+export interface FastCheckSearch {
+  side: FastCheckSide;
+  /** Runs (fast-check) / schedules (racefarm) up to and including the first with an expected oracle, per campaign; null = none within the cap. */
   runs: Summary;
   ms: Summary;
-  /** Mean atomic steps per run of the async model. */
-  stepsPerRun: number;
-  /** fc.check runs per second over the searches (one core): the cost of one async run. */
+  /** Runs per second over every search of this side (one core). */
   runsPerSec: number;
-  /** Sanity check: runs of the correct variant (v4.13) and how many of them failed (must be 0). */
-  correct: { runs: number; failures: number };
+  stepsPerRun: number;
   perCampaign: { campaign: number; runs: number | null; ms: number }[];
 }
 
-export async function measureFastCheck(campaigns: number, cap: number, correctRuns: number): Promise<FastCheckRow> {
-  let steps = 0;
-  let runsTotal = 0;
-  const property = (variant: CowVariant) =>
-    fc.asyncProperty(fc.scheduler(), async (s) => {
-      const m = await cowRace(s, variant);
-      steps += m.steps;
-      runsTotal++;
-      if (m.stale !== null) throw new Error(`stale-read: ${m.stale}`);
-    });
-  // Warm-up (JIT), other seeds.
-  await fc.check(property('range-end-only'), { seed: 424242, numRuns: 200, endOnFailure: true });
-  const per: FastCheckRow['perCampaign'] = [];
-  let allRuns = 0;
-  let allMs = 0;
-  for (let k = 0; k < campaigns; k++) {
-    const t0 = performance.now();
-    const d = await fc.check(property('range-end-only'), { seed: k * CAMPAIGN_STRIDE + 1, numRuns: cap, endOnFailure: true });
-    const ms = performance.now() - t0;
-    per.push({ campaign: k, runs: d.failed ? d.numRuns : null, ms });
-    allRuns += d.numRuns;
-    allMs += ms;
+export interface FastCheckRaceRow {
+  scenario: string;
+  variant: string;
+  cap: number;
+  campaigns: number;
+  searches: FastCheckSearch[];
+  /** fc.scheduler only: tasks it released for a thread that was blocked at that point, per decision. */
+  blockedReleaseShare: number;
+}
+
+export interface FastCheckRow {
+  /** The first race (cow-two-pages): kept at the top level for the plot. */
+  race: string;
+  variant: string;
+  cap: number;
+  campaigns: number;
+  /** fc.scheduler's runs to the first finding on the first race. */
+  runs: Summary;
+  ms: Summary;
+  stepsPerRun: number;
+  runsPerSec: number;
+  /** Sanity: fc.scheduler on the first race under a correct preset: runs and failures (must be 0). */
+  correct: { variant: string; runs: number; failures: number };
+  perCampaign: { campaign: number; runs: number | null; ms: number }[];
+  /** Every race measured, each side with the same cap and campaigns. */
+  races: FastCheckRaceRow[];
+}
+
+/** The races of figure 5: cow-two-pages (the README's example) and a few with other shapes. */
+export const FASTCHECK_RACES = ['cow-two-pages', 'zap-gather-free', 'kvm-stale-spte', 'reclaim-zap-stale-tlb', 'kvm-apic-access-migrate'] as const;
+
+interface Setup {
+  sc: CompiledScenario;
+  variant: Variant;
+  sim: Simulator;
+  expected: ReadonlySet<string>;
+  kSteps: number;
+}
+
+function setup(scenario: string, variantName?: string): Setup {
+  const entry = catalogEntry(scenario);
+  if (!entry) throw new Error(`unknown scenario ${scenario}`);
+  const sc = compileScenario(entry.scenario);
+  const variant = PRESETS.get(variantName ?? entry.buggyVariant)!;
+  return { sc, variant, sim: new Simulator(sc, variant.sites), expected: new Set(entry.expect), kSteps: estimateSteps(sc, variant.sites) };
+}
+
+const hits = (st: Setup, oracles: readonly { oracle: OracleName }[]): boolean => oracles.some((v) => st.expected.has(v.oracle));
+
+/** fast-check: one fc.check of `cap` runs from seed `seed`, stopping at the first failing run. */
+function fcSearch(st: Setup, seed: number, cap: number, count: { steps: number; runs: number; decisions: number; blocked: number }): number | null {
+  const d = fc.check(
+    fc.property(fc.scheduler(), (s) => {
+      const ch = new FastCheckChooser(s);
+      const r = st.sim.run(ch);
+      count.steps += r.steps;
+      count.runs++;
+      count.decisions += r.decisions.length;
+      count.blocked += ch.blockedReleases;
+      return !hits(st, r.violations);
+    }),
+    // endOnFailure: report the failing run as found, do not shrink (fast-check cannot shrink a scheduler anyway).
+    { seed, numRuns: cap, endOnFailure: true },
+  );
+  return d.failed ? d.numRuns : null;
+}
+
+/** racefarm: seeds [start, start + cap) of a strategy, stopping at the first with an expected oracle. */
+function rfSearch(st: Setup, spec: StrategySpec, start: number, cap: number, count: { steps: number; runs: number }): number | null {
+  const threads = threadCount(st.sc);
+  for (let i = 0; i < cap; i++) {
+    const r = st.sim.run(makeChooser(spec, start + i, threads));
+    count.steps += r.steps;
+    count.runs++;
+    if (hits(st, r.violations)) return i + 1;
   }
-  const stepsPerRun = steps / runsTotal;
-  const ok = await fc.check(property('v4.13'), { seed: 7, numRuns: correctRuns, endOnFailure: true });
+  return null;
+}
+
+function measureRace(scenario: string, campaigns: number, cap: number): FastCheckRaceRow {
+  const st = setup(scenario);
+  type Count = { steps: number; runs: number; decisions: number; blocked: number };
+  const sides: { side: FastCheckSide; search: (k: number, n: number, count: Count) => number | null }[] = [
+    { side: 'fc.scheduler', search: (k, n, c) => fcSearch(st, k * CAMPAIGN_STRIDE + 1, n, c) },
+    { side: 'racefarm random', search: (k, n, c) => rfSearch(st, { name: 'random', depth: 3, kSteps: st.kSteps }, k * CAMPAIGN_STRIDE, n, c) },
+    { side: 'racefarm pct auto', search: (k, n, c) => rfSearch(st, { name: 'pct', depth: PCT_AUTO_DEPTH, kSteps: st.kSteps }, k * CAMPAIGN_STRIDE, n, c) },
+  ];
+  const searches: FastCheckSearch[] = [];
+  let blockedShare = 0;
+  for (const { side, search } of sides) {
+    search(999, Math.min(cap, 300), { steps: 0, runs: 0, decisions: 0, blocked: 0 }); // warm-up (JIT), a campaign no search uses
+    const count: Count = { steps: 0, runs: 0, decisions: 0, blocked: 0 };
+    const per: FastCheckSearch['perCampaign'] = [];
+    let ms = 0;
+    for (let k = 0; k < campaigns; k++) {
+      const t0 = performance.now();
+      const runs = search(k, cap, count);
+      const dt = performance.now() - t0;
+      ms += dt;
+      per.push({ campaign: k, runs, ms: dt });
+    }
+    if (side === 'fc.scheduler') blockedShare = count.decisions > 0 ? count.blocked / (count.decisions + count.blocked) : 0;
+    searches.push({
+      side,
+      runs: summarize(per.map((p) => p.runs)),
+      ms: summarize(per.map((p) => (p.runs === null ? null : p.ms))),
+      runsPerSec: (count.runs / ms) * 1000,
+      stepsPerRun: count.steps / Math.max(1, count.runs),
+      perCampaign: per,
+    });
+  }
+  return { scenario: st.sc.name, variant: st.variant.name, cap, campaigns, searches, blockedReleaseShare: blockedShare };
+}
+
+export function measureFastCheck(campaigns: number, cap: number, correctRuns: number, races: readonly string[] = FASTCHECK_RACES): FastCheckRow {
+  const rows = races.map((r) => measureRace(r, campaigns, cap));
+  const first = rows[0];
+  const fcs = first.searches.find((s) => s.side === 'fc.scheduler')!;
+  // Sanity: the same adapter under a correct preset of the first race finds nothing.
+  const entry = catalogEntry(first.scenario)!;
+  const correctVariant = entry.correct[0];
+  const ok = setup(first.scenario, correctVariant);
+  const d = fc.check(
+    fc.property(fc.scheduler(), (s) => ok.sim.run(new FastCheckChooser(s)).violations.length === 0),
+    { seed: 7, numRuns: correctRuns, endOnFailure: true },
+  );
   return {
-    race: 'cow-two-pages',
-    variant: 'range-end-only',
+    race: first.scenario,
+    variant: first.variant,
     cap,
     campaigns,
-    runs: summarize(per.map((p) => p.runs)),
-    ms: summarize(per.map((p) => (p.runs === null ? null : p.ms))),
-    stepsPerRun,
-    runsPerSec: (allRuns / allMs) * 1000,
-    correct: { runs: ok.numRuns, failures: ok.failed ? 1 : 0 },
-    perCampaign: per,
+    runs: fcs.runs,
+    ms: fcs.ms,
+    stepsPerRun: fcs.stepsPerRun,
+    runsPerSec: fcs.runsPerSec,
+    correct: { variant: correctVariant, runs: d.numRuns, failures: d.failed ? 1 : 0 },
+    perCampaign: fcs.perCampaign,
+    races: rows,
   };
 }

@@ -12,7 +12,6 @@
  * bench/plots/ on every run; --readme rewrites README.md's `## Benchmarks` section from the results.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import os from 'node:os';
 import { CATALOG } from '../sim/scenario/catalog.ts';
 import { SIM_VERSION } from '../sim/version.ts';
@@ -21,10 +20,12 @@ import type { Task, TaskReply } from './task.ts';
 import { FIRST_FINDING_STRATEGIES, type FirstFindingRow } from './firstFinding.ts';
 import { exhaustiveTasks, type ExhaustiveRow } from './exhaustive.ts';
 import type { CoverageRow } from './coverage.ts';
+import type { PctAutoRow } from './pctAuto.ts';
 import type { BenchResults } from './results.ts';
 import { formatAll } from './report.ts';
 import { writePlots } from './plots.ts';
 import { updateReadme } from './readme.ts';
+import { packagePath } from '../farm/compiled.ts';
 
 const argv = process.argv.slice(2);
 const args = new Set(argv);
@@ -51,8 +52,14 @@ const settings = quick
       coveragePoints: 20,
       shrinkRepeat: 3,
       shrinkMaxRuns: 4_000,
-      fastCheckCap: 20_000,
+      fastCheckCap: 5_000,
+      fastCheckCampaigns: 5,
       fastCheckCorrectRuns: 1_000,
+      pctAutoCampaigns: 5,
+      cliFuzzSeeds: 5_000,
+      generatedMillis: 1_000,
+      generatedSchedules: 200,
+      generatedPrograms: 300,
     }
   : {
       speedMillis: 2_000,
@@ -71,8 +78,14 @@ const settings = quick
       coveragePoints: 20,
       shrinkRepeat: 5,
       shrinkMaxRuns: 4_000,
-      fastCheckCap: 50_000,
+      fastCheckCap: 20_000,
+      fastCheckCampaigns: 10,
       fastCheckCorrectRuns: 10_000,
+      pctAutoCampaigns: 20,
+      cliFuzzSeeds: 30_000,
+      generatedMillis: 3_000,
+      generatedSchedules: 200,
+      generatedPrograms: 2_000,
     };
 
 const t0 = performance.now();
@@ -99,6 +112,8 @@ const describe = (t: Task): string => {
       return `exhaustive ${t.scenario} ${t.variant} bound ${t.bound} ${t.reduction ? 'POR' : 'DFS'}`;
     case 'coverage':
       return `coverage ${t.scenario}`;
+    case 'pctAuto':
+      return `pct auto ${t.scenario}`;
     default:
       return t.kind;
   }
@@ -107,6 +122,7 @@ const describe = (t: Task): string => {
 const usesProxies = (t: Task): boolean =>
   t.kind === 'baseline' ||
   t.kind === 'profile' || // the inspector's profiler: likewise kept away from timed tasks
+  t.kind === 'generated' || // its coverage report reads the sites through a Proxy (after its timing)
   (t.kind === 'exhaustive' && t.reduction) ||
   (t.kind === 'firstFinding' && t.strategy === 'exhaustive-2');
 async function run<T>(task: Task): Promise<T | null> {
@@ -126,7 +142,10 @@ try {
   const speed = await run<BenchResults['simSpeed']>({ kind: 'speed', millis: settings.speedMillis });
   const local = await run<BenchResults['scaling']['local']>({ kind: 'localScaling', seeds: settings.localScalingSeeds });
   const farm = await run<BenchResults['scaling']['farm']>({ kind: 'farm', seeds: settings.farmSeeds });
+  // The CLI as a process, one scenario at a time, right before the baseline it is compared with.
+  const cliFuzz = await run<BenchResults['cliFuzz']>({ kind: 'cliFuzz', seeds: settings.cliFuzzSeeds });
   const baseline = await run<BenchResults['baseline']>({ kind: 'baseline', millis: settings.baselineMillis, runs: settings.baselineRuns });
+  const generated = await run<BenchResults['generated']>({ kind: 'generated', millis: settings.generatedMillis, schedules: settings.generatedSchedules, programs: settings.generatedPrograms });
 
   // Phase 2: searches, over the lanes, longest first.
   const names = CATALOG.map((e) => e.scenario.name);
@@ -150,10 +169,11 @@ try {
       });
     }
     tasks.push({ task: { kind: 'coverage', scenario, schedules: settings.coverageSchedules, points: settings.coveragePoints }, cost: 5 });
+    tasks.push({ task: { kind: 'pctAuto', scenario, campaigns: settings.pctAutoCampaigns }, cost: scenario === 'unmap-window-madv-free' ? 60 : 2 });
   }
   tasks.push({ task: { kind: 'profile', millis: settings.profileMillis }, cost: 10 });
   tasks.push({ task: { kind: 'shrink', repeat: settings.shrinkRepeat, maxRuns: settings.shrinkMaxRuns }, cost: 30 });
-  tasks.push({ task: { kind: 'fastCheck', campaigns: settings.campaigns, cap: settings.fastCheckCap, correctRuns: settings.fastCheckCorrectRuns }, cost: 30 });
+  tasks.push({ task: { kind: 'fastCheck', campaigns: settings.fastCheckCampaigns, cap: settings.fastCheckCap, correctRuns: settings.fastCheckCorrectRuns }, cost: 30 });
   tasks.sort((a, b) => b.cost - a.cost);
   const done = await Promise.all(tasks.map((t) => run<unknown>(t.task).then((r) => ({ task: t.task, r }))));
 
@@ -163,6 +183,7 @@ try {
   let shrink: BenchResults['shrink'] = null;
   let fastCheck: BenchResults['fastCheck'] = null;
   let profile: BenchResults['profile'] = null;
+  const pctAuto: PctAutoRow[] = [];
   for (const { task, r } of done) {
     if (r === null) continue;
     if (task.kind === 'firstFinding') firstFinding.push(r as FirstFindingRow);
@@ -171,11 +192,13 @@ try {
     else if (task.kind === 'shrink') shrink = r as BenchResults['shrink'];
     else if (task.kind === 'fastCheck') fastCheck = r as BenchResults['fastCheck'];
     else if (task.kind === 'profile') profile = r as BenchResults['profile'];
+    else if (task.kind === 'pctAuto') pctAuto.push(r as PctAutoRow);
   }
   const order = (s: string) => names.indexOf(s);
   firstFinding.sort((a, b) => order(a.scenario) - order(b.scenario) || FIRST_FINDING_STRATEGIES.indexOf(a.strategy) - FIRST_FINDING_STRATEGIES.indexOf(b.strategy));
   exhaustive.sort((a, b) => order(a.scenario) - order(b.scenario) || a.variant.localeCompare(b.variant) || a.bound - b.bound || Number(b.reduction) - Number(a.reduction));
   coverage.sort((a, b) => order(a.scenario) - order(b.scenario));
+  pctAuto.sort((a, b) => order(a.scenario) - order(b.scenario));
 
   results = {
     date: new Date().toISOString(),
@@ -187,6 +210,7 @@ try {
     settings,
     simSpeed: speed,
     baseline,
+    cliFuzz,
     profile,
     firstFinding,
     scaling: { local, farm: farm ?? { available: false, reason: 'the farm task failed (see failures)' } },
@@ -194,6 +218,8 @@ try {
     fastCheck,
     exhaustive,
     coverage,
+    pctAuto,
+    generated,
     plots: [],
     failures: failures.map((f) => ({ task: describe(f.task), error: f.error.split('\n')[0] })),
   };
@@ -201,7 +227,8 @@ try {
   pool.close();
 }
 
-const dir = fileURLToPath(new URL('.', import.meta.url));
+// bench/ of the package, also when this file runs compiled from dist/bench/.
+const dir = `${packagePath('bench')}/`;
 mkdirSync(`${dir}plots`, { recursive: true });
 results.plots = writePlots(results, `${dir}plots`).map((p) => `bench/plots/${p}`);
 results.wallMs = performance.now() - t0;

@@ -63,7 +63,8 @@ export async function profileSim(millis: number, scenario = 'cow-two-pages'): Pr
     path = path.slice(root.length);
     if (path.startsWith('node_modules/')) return `node_modules/${path.split('/')[1]}`;
     const parts = path.split('/');
-    return parts.length > 2 ? `${parts[0]}/${parts[1]}` : path;
+    // Run compiled (dist/), a file is named by its TypeScript source, not its .js output.
+    return parts.length > 2 ? `${parts[0]}/${parts[1]}` : path.replace(/\.js$/, '.ts');
   };
   const byWhere = new Map<string, number>();
   const byFn = new Map<string, { where: string; hits: number }>();

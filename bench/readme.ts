@@ -1,9 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { BenchResults } from './results.ts';
 import { FIRST_FINDING_STRATEGIES } from './firstFinding.ts';
 import { exCount, exhaustivePairs, ffCell } from './report.ts';
-import { fmtSummary } from './stats.ts';
+import { packagePath } from '../farm/compiled.ts';
+import { cliFuzzSummary, cliFuzzTable, fastCheckTable, generatedTables, pctAutoTable } from './tables.ts';
 
 const k = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -26,7 +26,7 @@ export function benchmarksSection(r: BenchResults): string {
   );
   o.push('');
   o.push(
-    `Latest numbers: \`npm run bench -- --quick --json\` on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (${m.platform}), ${r.simVersion}, ` +
+    `Latest numbers: \`npm run bench -- ${r.quick ? '--quick ' : ''}--json\` on ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (${m.platform}), ${r.simVersion}, ` +
       `${r.date.slice(0, 10)}; wall time ${(r.wallMs / 1000).toFixed(0)} s.${r.quick ? ' Quick caps and sample sizes are stated with each table; the full run uses larger ones.' : ''}`,
   );
   o.push('');
@@ -69,6 +69,19 @@ export function benchmarksSection(r: BenchResults): string {
     );
   }
   o.push('');
+
+  const ct = cliFuzzTable(r);
+  if (ct) {
+    const cs = cliFuzzSummary(r);
+    o.push(
+      `**1b. The command line against the bare replay** (issue 13): \`racefarm fuzz --strategy random --workers 1 --json\` as a process per scenario (buggy preset, ${k(r.cliFuzz![0]?.seeds ?? 0)} seeds, ${r.cliFuzz![0]?.entry ?? ''} JavaScript), ` +
+        `ns/step = its own \`elapsedMs\` (the campaign: compiling the scenario, JIT warm-up, every run; not the process start-up or shrinking) over its steps; *core*: runSeeds in the bench process (table 1); *baseline*: table 1's bare replay, same bench run.` +
+        (cs ? ` CLI ÷ baseline: geometric mean ${cs.geo.toFixed(1)}×, ${cs.within4} of ${cs.n} scenarios within the 4× target.` : ''),
+    );
+    o.push('');
+    o.push(md(ct.head, ct.rows));
+    o.push('');
+  }
 
   o.push(
     `**2. Time to first finding** (buggy preset), schedules, median [min–max] over ${s.campaigns} campaign seeds (campaign k runs seeds from k × 1,000,000). ` +
@@ -126,26 +139,18 @@ export function benchmarksSection(r: BenchResults): string {
     o.push('');
   }
 
-  if (r.fastCheck) {
+  const fct = fastCheckTable(r);
+  if (fct && r.fastCheck) {
     const f = r.fastCheck;
-    const cow = (st: string) => r.firstFinding.find((x) => x.scenario === 'cow-two-pages' && x.strategy === st);
     o.push(
-      `**5. Against fast-check's \`fc.scheduler\`**: the cow-two-pages race written as async tasks (\`bench/fastcheck.ts\`: the same six threads, wp_page_copy as one step per kernel action, ` +
-        `device reads through an ATC; ${f.stepsPerRun.toFixed(1)} steps per run against racefarm's richer model), runs until the first stale read, over ${f.campaigns} seeds (cap ${k(f.cap)}). ` +
-        `The correct variant of the async model failed ${f.correct.failures} times in ${k(f.correct.runs)} runs. ` +
-        `Runs are not equal units: the async model is smaller than racefarm's (no PRI fault path, CPU TLBs, refcounts or page locks), so its race window is a larger share of each run, ` +
-        `while one fast-check run costs more (${k(f.runsPerSec)} runs/s against racefarm's ${k(r.simSpeed?.find((x) => x.scenario === 'cow-two-pages' && x.strategy === 'random')?.schedulesPerSec ?? 0)} schedules/s on this scenario): compare the milliseconds too.`,
+      `**5. Against fast-check's \`fc.scheduler\`, on the same model**: \`bench/fastcheck.ts\` drives the simulator itself through a Chooser whose every decision is fast-check's ` +
+        `(each runnable thread has one task pending in the \`fc.Scheduler\`; \`waitOne()\` releases one, and that thread runs the step), so the scenario, the variant, the oracles and the cost of a step are the same on both sides and only the scheduler differs. ` +
+        `Each side gets the same cap, ${k(f.cap)} runs per search, and ${f.campaigns} campaigns (fast-check seeds k × 1,000,000 + 1; racefarm seeds from k × 1,000,000); runs to the first run with one of the race's expected oracles, median [min–max]. ` +
+        `fc.scheduler releases uniformly among the pending tasks, so it behaves as racefarm's random strategy does, at fast-check's cost per run; PCT auto is the difference a scheduler makes. ` +
+        `Sanity: under ${f.correct.variant} the adapter failed ${f.correct.failures} times in ${k(f.correct.runs)} runs of ${f.race}.`,
     );
     o.push('');
-    o.push(
-      md(
-        ['search', 'runs / schedules to first stale-read', 'ms'],
-        [
-          ['fast-check fc.scheduler (async model)', fmtSummary(f.runs, f.cap), f.ms.found > 0 ? fmtSummary(f.ms) : '—'],
-          ...FIRST_FINDING_STRATEGIES.map((st) => [`racefarm ${st}`, ffCell(cow(st), 'schedules'), ffCell(cow(st), 'ms')]),
-        ],
-      ),
-    );
+    o.push(md(fct.head, fct.rows));
     o.push('');
   }
 
@@ -187,6 +192,31 @@ export function benchmarksSection(r: BenchResults): string {
   o.push('');
   o.push('![coverage over schedules](bench/plots/coverage.svg)');
   o.push('');
+  const pa = pctAutoTable(r);
+  if (pa) {
+    o.push(
+      `**8. PCT \`--depth auto\`** (the default of \`fuzz --strategy pct\`: seed s runs at depth 3 + (s mod 4)) on every catalog race under its buggy preset, ${r.pctAuto[0]?.campaigns ?? 0} campaigns each (campaign k: seeds from k × 1,000,000) up to the race's seed budget; ` +
+        `"found" counts the campaigns that found one of the race's expected oracles within the budget; the depth column counts the depth each campaign's first finding ran at (what its finding file records). ` +
+        `pct-3 is figure 2's fixed depth 3 (its own cap) for comparison.`,
+    );
+    o.push('');
+    o.push(md(pa.head, pa.rows));
+    o.push('');
+  }
+
+  const gt = generatedTables(r);
+  if (gt && r.generated) {
+    o.push(
+      `**9. Generated programs** (\`racefarm explore\`, sim/generate): speed of the explore loop on one core (generate, validate, ${r.generated.speed[0]?.schedulesPerProgram ?? 0} schedules per program of its default mixed strategy (half random, half PCT), observable oracles; no shrinking), ` +
+        `and what ${k(r.generated.coverage[0]?.generated.programs ?? 0)} generated programs reach (sim/generate/coverage.ts: \`kind:op\` ops out of every drawable one, op pairs of two threads on one page, notifier sites read out of every site) next to the ${r.generated.coverage[0]?.catalog.programs ?? 0} catalog scenarios under the same preset.`,
+    );
+    o.push('');
+    o.push(md(gt.speed.head, gt.speed.rows));
+    o.push('');
+    o.push(md(gt.coverage.head, gt.coverage.rows));
+    o.push('');
+  }
+
   if (r.failures.length > 0) {
     o.push(`Not measured in this run: ${r.failures.map((f) => `${f.task} (${f.error})`).join('; ')}.`);
     o.push('');
@@ -195,7 +225,7 @@ export function benchmarksSection(r: BenchResults): string {
 }
 
 /** Replaces README.md's `## Benchmarks` section (up to the next `## ` heading), or appends it. */
-export function updateReadme(r: BenchResults, path = fileURLToPath(new URL('../README.md', import.meta.url))): void {
+export function updateReadme(r: BenchResults, path = packagePath('README.md')): void {
   const text = readFileSync(path, 'utf8');
   const section = benchmarksSection(r);
   const lines = text.split('\n');
@@ -213,7 +243,7 @@ export function updateReadme(r: BenchResults, path = fileURLToPath(new URL('../R
 
 // `node --import tsx bench/readme.ts`: rewrite the section from bench/results.json.
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = JSON.parse(readFileSync(fileURLToPath(new URL('./results.json', import.meta.url)), 'utf8')) as BenchResults;
+  const r = JSON.parse(readFileSync(packagePath('bench', 'results.json'), 'utf8')) as BenchResults;
   updateReadme(r);
   console.log('README.md: ## Benchmarks updated from bench/results.json');
 }

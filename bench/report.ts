@@ -3,6 +3,9 @@ import { FIRST_FINDING_STRATEGIES, type FirstFindingRow } from './firstFinding.t
 import { formatShrink } from './shrink.ts';
 import { fmtNum, fmtSummary, type Summary } from './stats.ts';
 import type { ExhaustiveRow } from './exhaustive.ts';
+import { cliFuzzSummary, cliFuzzTable, fastCheckTable, generatedTables, pctAutoTable, type Table } from './tables.ts';
+
+const tbl = (t: Table): string => table(t.head, t.rows);
 
 /** A plain-text table: columns padded to their widest cell; numbers-looking cells right-aligned. */
 export function table(head: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -75,6 +78,14 @@ export function formatAll(r: BenchResults): string {
     out.push(`hottest functions: ${p.top.slice(0, 8).map((x) => `${x.fn} (${x.where}) ${pct(x.share)}`).join(', ')}`);
   }
 
+  out.push('\n1b. racefarm fuzz --strategy random --workers 1 as a process (its own elapsedMs over its steps) against the bare replay (bench/baseline.ts), same run');
+  const ct = cliFuzzTable(r);
+  if (ct) {
+    out.push(tbl(ct));
+    const cs = cliFuzzSummary(r);
+    if (cs) out.push(`CLI ÷ baseline: geometric mean ${cs.geo.toFixed(1)}×, ${cs.within4}/${cs.n} scenarios within 4× (issue 13's target); CLI ran ${r.cliFuzz![0]?.entry ?? '?'} JavaScript, ${k(r.cliFuzz![0]?.seeds ?? 0)} seeds per scenario`);
+  } else out.push('unavailable (see failures)');
+
   out.push(`\n2. Time to first finding (buggy preset), schedules: median [min–max] over ${r.settings.campaigns} campaign seeds (seedStart = k × 1,000,000)`);
   const races = [...new Set(r.firstFinding.map((f) => f.scenario))];
   const cell = (sc: string, s: string, what: 'schedules' | 'ms') => ffCell(r.firstFinding.find((f) => f.scenario === sc && f.strategy === s), what);
@@ -134,23 +145,14 @@ export function formatAll(r: BenchResults): string {
   out.push('\n4. Shrinking (first random finding per race → shrunk)');
   out.push(r.shrink ? formatShrink(r.shrink) : 'unavailable (see failures)');
 
-  out.push('\n5. fast-check fc.scheduler baseline: cow-two-pages as async tasks (bench/fastcheck.ts)');
-  if (r.fastCheck) {
-    const fcr = r.fastCheck;
-    const cow = (s: string) => r.firstFinding.find((f) => f.scenario === 'cow-two-pages' && f.strategy === s);
+  out.push('\n5. fast-check fc.scheduler against racefarm\'s schedulers on the same model (bench/fastcheck.ts: a Chooser over fc.Scheduler)');
+  const fct = fastCheckTable(r);
+  if (fct && r.fastCheck) {
+    out.push(tbl(fct));
     out.push(
-      table(
-        ['search', 'runs to first stale-read', 'ms', 'steps/run'],
-        [
-          ['fast-check fc.scheduler (async model)', fmtSummary(fcr.runs, fcr.cap), fcr.ms.found > 0 ? fmtSummary(fcr.ms) : '—', fcr.stepsPerRun.toFixed(1)],
-          ...FIRST_FINDING_STRATEGIES.map((s) => {
-            const sp = r.simSpeed?.find((x) => x.scenario === 'cow-two-pages' && x.strategy === (s === 'random' ? 'random' : s.startsWith('pct') ? 'pct' : ''));
-            return [`racefarm ${s}`, ffCell(cow(s), 'schedules'), ffCell(cow(s), 'ms'), sp ? sp.avgSteps.toFixed(1) : ''];
-          }),
-        ],
-      ),
+      `same cap ${k(r.fastCheck.cap)} runs per search and ${r.fastCheck.campaigns} campaigns on every side; sanity: fc.scheduler under ${r.fastCheck.correct.variant} ` +
+        `(${r.fastCheck.race}) failed ${r.fastCheck.correct.failures} time(s) in ${k(r.fastCheck.correct.runs)} runs.`,
     );
-    out.push(`fast-check cap ${k(fcr.cap)} runs per search, ${fcr.campaigns} seeds, ${k(fcr.runsPerSec)} runs/s; sanity: the correct (v4.13) async model failed ${fcr.correct.failures} time(s) in ${k(fcr.correct.runs)} runs.`);
   } else out.push('unavailable (see failures)');
 
   out.push('\n6. Exhaustive search on the correct presets: schedules with partial-order reduction (POR) vs plain DFS (ratio over executions, cut ones included)');
@@ -186,6 +188,17 @@ export function formatAll(r: BenchResults): string {
     ),
   );
   out.push(`total: ${strategies.map((s) => `${s} ${r.coverage.filter((c) => c.strategy === s).reduce((a, c) => a + c.features, 0)}`).join(', ')}`);
+
+  out.push('\n8. PCT --depth auto (seed s at depth 3 + (s mod 4)) on every catalog race, buggy preset, up to its seed budget per campaign');
+  const pa = pctAutoTable(r);
+  out.push(pa ? tbl(pa) : 'unavailable (see failures)');
+
+  out.push('\n9. Generated programs (racefarm explore: mixed strategy, observable oracles, one core) and their coverage against the catalog');
+  const gt = generatedTables(r);
+  if (gt) {
+    out.push(tbl(gt.speed));
+    out.push(tbl(gt.coverage));
+  } else out.push('unavailable (see failures)');
 
   out.push(`\nplots: ${r.plots.join(', ')}`);
   if (r.failures.length > 0) out.push(`failures: ${r.failures.map((f) => `${f.task}: ${f.error}`).join('; ')}`);

@@ -7,6 +7,9 @@ import type { FastCheckRow } from './fastcheck.ts';
 import type { ExhaustiveRow } from './exhaustive.ts';
 import type { CoverageRow } from './coverage.ts';
 import type { ProfileResult } from './profile.ts';
+import type { PctAutoRow } from './pctAuto.ts';
+import type { GeneratedResult } from './generated.ts';
+import type { CliFuzzRow } from './cliFuzz.ts';
 
 /** bench/results.json. A figure that could not be measured is null (and named under `failures`). */
 export interface BenchResults {
@@ -23,6 +26,8 @@ export interface BenchResults {
   simSpeed: SpeedRow[] | null;
   /** 1. The same memory operations without scheduling/oracles (see baseline.ts). */
   baseline: BaselineRow[] | null;
+  /** 1b. `racefarm fuzz --workers 1` as a process, per built-in scenario (issue 13: ns/step against the baseline). */
+  cliFuzz: CliFuzzRow[] | null;
   /** 1. Where the time goes: a CPU profile of fuzzing cow-two-pages, self time per source folder. */
   profile: ProfileResult | null;
   /** 2. Time to first finding per race and strategy over campaign seeds. */
@@ -31,12 +36,16 @@ export interface BenchResults {
   scaling: { local: LocalScaling | null; farm: FarmScaling };
   /** 4. Shrinking. */
   shrink: ShrinkRow[] | null;
-  /** 5. fast-check fc.scheduler baseline on cow-two-pages. */
+  /** 5. fast-check's fc.scheduler driving the simulator (a Chooser adapter) against racefarm's schedulers, same cap. */
   fastCheck: FastCheckRow | null;
   /** 6. Exhaustive search, POR vs plain DFS, correct presets. */
   exhaustive: ExhaustiveRow[];
   /** 7. Coverage after N schedules and over schedules. */
   coverage: CoverageRow[];
+  /** 8. PCT --depth auto on every catalog race within its seed budget. */
+  pctAuto: PctAutoRow[];
+  /** 9. Generated programs (issue 11): explore speed and coverage against the catalog. */
+  generated: GeneratedResult | null;
   plots: string[];
   failures: { task: string; error: string }[];
 }

@@ -62,7 +62,8 @@ export async function measureThreadStart(samples = 5): Promise<ThreadStart> {
   const entry = catalogEntry('cow-two-pages')!;
   const sc = compileScenario(entry.scenario);
   const variant = PRESETS.get(entry.buggyVariant)!;
-  const init: WorkerInit = { scenario: sc.source, variant, strategy: { name: 'random', depth: 3, kSteps: estimateSteps(sc, variant.sites) }, coverage: false };
+  // What cli/campaign.ts sends a fuzz thread: the scenario compiled in the parent.
+  const init: WorkerInit = { scenario: sc.source, compiled: sc, variant, strategy: { name: 'random', depth: 3, kSteps: estimateSteps(sc, variant.sites) }, coverage: false };
   const compiled = compiledModule(packageUrl('cli', 'fuzzWorker.ts'));
   const tsx = existsSync(packagePath('cli', 'fuzzWorker.mjs')) ? packageUrl('cli', 'fuzzWorker.mjs') : undefined;
   const once = (url: URL): Promise<number> =>
@@ -145,25 +146,25 @@ export type FarmScaling =
   | { available: false; reason: string };
 
 /**
- * Farm throughput (figure 3, through Redis): farm/bench.ts's measureFarmThroughput (another part of
+ * Farm throughput (figure 3, through Redis): bench/farm.ts's measureFarmThroughput (another part of
  * the project), loaded dynamically so that a checkout without it, or a machine where it fails (no
  * redis-server), still gets every other figure; then the result says why it is missing.
  */
 export async function measureFarmScaling(seeds: number, redisUrl?: string): Promise<FarmScaling> {
-  // farm/bench.ts, or dist/farm/bench.js when this file runs compiled (a bench task process).
-  const url = new URL(import.meta.url.endsWith('.js') ? '../farm/bench.js' : '../farm/bench.ts', import.meta.url);
+  // bench/farm.ts, or dist/bench/farm.js when this file runs compiled (a bench task process).
+  const url = new URL(import.meta.url.endsWith('.js') ? './farm.js' : './farm.ts', import.meta.url);
   const file = fileURLToPath(url);
-  if (!existsSync(file)) return { available: false, reason: 'farm/bench.ts is not in this checkout' };
+  if (!existsSync(file)) return { available: false, reason: 'bench/farm.ts is not in this checkout' };
   try {
     // By URL, not a static specifier: this file must type-check and load without farm/.
     const mod = (await import(url.href)) as Record<string, unknown>;
     const fn = mod.measureFarmThroughput;
-    if (typeof fn !== 'function') return { available: false, reason: 'farm/bench.ts does not export measureFarmThroughput' };
+    if (typeof fn !== 'function') return { available: false, reason: 'bench/farm.ts does not export measureFarmThroughput' };
     const measure = fn as (o: unknown) => Promise<Record<string, unknown>>;
     const opts: Record<string, unknown> = { seeds, workers: [1, 2], log: (m: string) => process.stderr.write(`  farm: ${m}\n`) };
     if (redisUrl !== undefined) opts.redisUrl = redisUrl;
     try {
-      // By default farm/bench.ts starts a private redis-server on a free port (no interference
+      // By default bench/farm.ts starts a private redis-server on a free port (no interference
       // with anyone's queues on the shared one).
       return { available: true, redis: redisUrl ?? 'private redis-server', ...((await measure(opts)) ?? {}) };
     } catch (e) {

@@ -12,6 +12,9 @@ import { measureShrink } from './shrink.ts';
 import { measureFastCheck } from './fastcheck.ts';
 import { measureFarmScaling, measureLocalScaling } from './scaling.ts';
 import { profileSim } from './profile.ts';
+import { measurePctAuto } from './pctAuto.ts';
+import { measureGenerated } from './generated.ts';
+import { measureCliFuzz } from './cliFuzz.ts';
 
 export type Task =
   | { kind: 'speed'; millis: number }
@@ -23,7 +26,10 @@ export type Task =
   | { kind: 'fastCheck'; campaigns: number; cap: number; correctRuns: number }
   | { kind: 'localScaling'; seeds: number }
   | { kind: 'farm'; seeds: number; redisUrl?: string }
-  | { kind: 'profile'; millis: number };
+  | { kind: 'profile'; millis: number }
+  | { kind: 'pctAuto'; scenario: string; campaigns: number }
+  | { kind: 'generated'; millis: number; schedules: number; programs: number }
+  | { kind: 'cliFuzz'; seeds: number };
 
 export type TaskMessage = { id: number; task: Task };
 export type TaskReply = { id: number; ok: true; result: unknown; ms: number } | { id: number; ok: false; error: string; ms: number };
@@ -50,6 +56,12 @@ export async function runTask(t: Task): Promise<unknown> {
       return measureFarmScaling(t.seeds, t.redisUrl);
     case 'profile':
       return profileSim(t.millis);
+    case 'pctAuto':
+      return measurePctAuto(t.scenario, t.campaigns);
+    case 'generated':
+      return measureGenerated(t.millis, t.schedules, t.programs);
+    case 'cliFuzz':
+      return measureCliFuzz(t.seeds);
   }
 }
 

@@ -14,3 +14,19 @@ export function intParser(flag: string, min: number, max: number = Number.MAX_SA
     return n;
   };
 }
+
+/**
+ * `--depth`: PCT's bug depth, an integer in [1, 64], or `auto` (sim/schedule/pct.ts PCT_AUTO_DEPTH:
+ * each seed runs at its own depth, 3–6 in turn), which the parser returns as 0.
+ */
+export function depthParser(flag: string): (value: string) => number {
+  const int = intParser(flag, 1, 64);
+  return (value: string) => {
+    if (value.trim() === 'auto') return 0;
+    try {
+      return int(value);
+    } catch {
+      throw new InvalidArgumentError(`${flag} must be "auto" or an integer in [1, 64], got "${value}".`);
+    }
+  };
+}

@@ -1,10 +1,9 @@
-import { runThreadPool } from './threadPool.ts';
+import { runChunkPool, threadEntry } from './threadPool.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { compileScenario } from '../sim/scenario/compile.ts';
 import { emptyBatch, mergeBatches, runSeeds, type BatchResult } from '../sim/fuzz.ts';
 import type { Finding } from '../sim/finding.ts';
-import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
-import type { Chunk, FromWorker, ToWorker, WorkerInit } from './protocol.ts';
+import type { Chunk, WorkerInit } from './protocol.ts';
 
 /**
  * Seeds per chunk. Fixed, never derived from the worker count: together with the merge in chunk
@@ -95,16 +94,12 @@ export async function runLocalCampaign(c: LocalCampaign, onProgress?: (p: Campai
 }
 
 /**
- * The fuzz worker thread's entry and options. Compiled JavaScript when it can (dist/cli/fuzzWorker.js:
- * the installed command, or a checkout whose dist/ is current, farm/compiled.ts) — a thread then
- * starts in tens of milliseconds. Otherwise fuzzWorker.mjs, which registers tsx in the thread and
- * loads the TypeScript worker (Node 20 does not apply the parent's `--import tsx` hooks to a
- * worker's entry module). Either way a parent's `--import tsx` is dropped from the thread's options:
- * the compiled thread does not need it, the tsx one registers it itself.
+ * The fuzz worker thread's entry and options (cli/threadPool.ts threadEntry): compiled JavaScript
+ * when it can (the installed command, or a checkout whose dist/ is current) — a thread then starts
+ * in tens of milliseconds — else fuzzWorker.mjs, which registers tsx in the thread.
  */
 export function fuzzWorkerEntry(): { entry: URL; compiled: boolean; execArgv: string[] } {
-  const compiled = compiledModule(new URL('./fuzzWorker.ts', import.meta.url));
-  return { entry: compiled ?? new URL('./fuzzWorker.mjs', import.meta.url), compiled: compiled !== undefined, execArgv: threadExecArgv() };
+  return threadEntry('fuzzWorker');
 }
 
 function runPool(
@@ -114,24 +109,14 @@ function runPool(
   progress: (chunk: number, done: number) => void,
   complete: (chunk: number, b: BatchResult) => void,
 ): Promise<void> {
-  const init: WorkerInit = { scenario: c.scenario, variant: c.variant, strategy: c.strategy, coverage: c.coverage ?? false, oracles: c.oracles };
-  const { entry, execArgv } = fuzzWorkerEntry();
-  return runThreadPool<Chunk, FromWorker>({
-    entry,
-    execArgv,
-    workerData: init,
-    threads,
-    jobs: chunks,
-    post: (chunk): ToWorker => ({ type: 'run', chunk }),
-    onMessage: (m) => {
-      if (m.type === 'progress') {
-        progress(m.chunk, m.done);
-        return false;
-      }
-      complete(m.chunk, m.batch);
-      return true;
-    },
-    what: 'fuzz',
-    unfinished: 'the campaign finished',
-  });
+  // Compiled here once, so that no thread loads the scenario compiler (cli/protocol.ts WorkerInit.compiled).
+  const init: WorkerInit = {
+    scenario: c.scenario,
+    compiled: compileScenario(c.scenario),
+    variant: c.variant,
+    strategy: c.strategy,
+    coverage: c.coverage ?? false,
+    oracles: c.oracles,
+  };
+  return runChunkPool<Chunk, BatchResult>({ worker: 'fuzzWorker', workerData: init, threads, chunks, progress, complete, what: 'fuzz', unfinished: 'the campaign finished' });
 }

@@ -1,4 +1,4 @@
-import { runThreadPool } from './threadPool.ts';
+import { runThreadPool, threadEntry } from './threadPool.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compileScenario } from '../sim/scenario/compile.ts';
@@ -12,7 +12,6 @@ import { renderFindingHtml } from '../sim/trace/html.ts';
 import { selectionText } from '../sim/oracles/classes.ts';
 import { loadScenario, loadVariant } from './inputs.ts';
 import { oraclesOption } from './fuzz.ts';
-import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
 import { UsageError } from './errors.ts';
 import { COMPARE_FORMATS, renderMatrix, type CompareFormat, type WrittenCell } from './compareFormat.ts';
 import type { CompareFromWorker, CompareToWorker, CompareWorkerInit } from './compareProtocol.ts';
@@ -99,12 +98,11 @@ export function findingBaseName(c: CellResult): string {
 /** Runs the cells on a pool of worker threads; results by cell index. */
 async function runPool(specs: readonly CellSpec[], init: CompareWorkerInit, threads: number, onCell: () => void): Promise<Map<number, CellResult>> {
   const results = new Map<number, CellResult>();
-  // Compiled JavaScript when dist/ is current (farm/compiled.ts), else the tsx-registering .mjs entry.
-  const entry = compiledModule(new URL('./compareWorker.ts', import.meta.url)) ?? new URL('./compareWorker.mjs', import.meta.url);
+  const { entry, execArgv } = threadEntry('compareWorker');
   // Longest cells first would balance better, but cost is unknown up front: matrix order it is.
   await runThreadPool<CellSpec, CompareFromWorker>({
     entry,
-    execArgv: threadExecArgv(),
+    execArgv,
     workerData: init,
     threads,
     jobs: specs,

@@ -8,6 +8,8 @@ export const EXIT = {
   badInput: 2,
   /** A bug in racefarm itself (an exception that is not about the input). */
   internal: 3,
+  /** A farm client command failed: the coordinator is unreachable, did not answer, or refused (cli/farmErrors.ts). */
+  farm: 4,
 } as const;
 
 /** Bad command-line input that is not a scenario/variant/finding field (those throw sim's InputError). */

@@ -1,21 +1,21 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import type { Finding } from '../sim/finding.ts';
 import { isRace } from '../sim/fuzz.ts';
 import { minimizeFinding, type ProgramShrinkStats } from '../sim/generate/minimization.ts';
-import type { ExploreBatch, ExploreFinding } from '../sim/generate/explore.ts';
+import { EXPLORE_STRATEGIES, exploreKey, type ExploreBatch, type ExploreFinding, type ExploreStrategy } from '../sim/generate/explore.ts';
 import { catalogCoverage, coverageUniverse, type ProgramCoverage } from '../sim/generate/coverage.ts';
-import { knownBugOf } from '../sim/known/knownBugs.ts';
+import { knownBugOfFinding } from '../sim/known/knownBugs.ts';
 import { classRank, oracleClass, selectionText, type OracleClass } from '../sim/oracles/classes.ts';
-import { STRATEGIES, type StrategyName } from '../sim/schedule/strategy.ts';
 import { PRESETS, presetNames, type Variant } from '../sim/variants/presets.ts';
 import { InputError } from '../sim/scenario/errors.ts';
 import { oraclesOption } from './fuzz.ts';
 import { UsageError } from './errors.ts';
 import { Eta } from './eta.ts';
+import { writeFindingFile } from './findingFile.ts';
+import { variantFileName } from './variantFileName.ts';
 import { fmtInt, table } from './format.ts';
-import { commandPrefix } from './invocation.ts';
+import { findingsLines, oraclesLine, runLines } from './summaryFormat.ts';
 import { runExplore } from './explorePool.ts';
 import type { ExploreInit } from './exploreProtocol.ts';
 import { parseVariantJson } from '../sim/variants/resolve.ts';
@@ -59,19 +59,17 @@ function variantArg(flag: string, arg: string): Variant {
     file = false;
   }
   if (!file) throw new InputError('unknown variant', [`${flag}: "${arg}" is neither a preset (${presetNames().join(', ')}) nor a file`]);
-  return parseVariantJson(readJsonFile(arg, 'variant'), basename(arg, extname(arg)));
+  return parseVariantJson(readJsonFile(arg, 'variant'), variantFileName(arg));
 }
 
-function strategyArg(name: string): StrategyName {
-  if ((STRATEGIES as readonly string[]).includes(name)) return name as StrategyName;
-  throw new UsageError(`--strategy: unknown strategy "${name}" (explore runs: ${STRATEGIES.join(', ')})`);
+function strategyArg(name: string): ExploreStrategy {
+  if ((EXPLORE_STRATEGIES as readonly string[]).includes(name)) return name as ExploreStrategy;
+  throw new UsageError(`--strategy: unknown strategy "${name}" (explore runs: ${EXPLORE_STRATEGIES.join(', ')})`);
 }
 
 /** A finding file: the sim finding (its scenario is the shrunk program) plus the program's seed and the known-bug label. */
 function writeFinding(dir: string, f: Finding, programSeed: number, known: string | null): string {
-  const file = join(dir, `${f.signature}.json`);
-  writeFileSync(file, JSON.stringify({ ...f, programSeed, known }, null, 2) + '\n');
-  return file;
+  return writeFindingFile(dir, f, { ...f, programSeed, known });
 }
 
 function shrink(f: Finding, enabled: boolean): { finding: Finding; stats: ProgramShrinkStats | null } {
@@ -141,14 +139,13 @@ export async function exploreCommand(o: ExploreCliOptions): Promise<number> {
   const ordered = [...result.findings].sort((a, b) => classRank(oracleClass(a.finding.oracle)) - classRank(oracleClass(b.finding.oracle)));
   const written = new Map<string, ExploreSummaryFinding & { stats: ProgramShrinkStats | null }>();
   const emit = (ef: ExploreFinding): ExploreSummaryFinding & { stats: ProgramShrinkStats | null } => {
-    const got = written.get(ef.finding.signature);
+    const got = written.get(exploreKey(ef));
     if (got !== undefined) return got;
     const { finding, stats } = shrink(ef.finding, o.shrink);
-    const sites = ef.finding.variant.sites;
-    const known = knownBugOf({ oracle: finding.oracle, participants: finding.participants, sites });
+    const known = knownBugOfFinding(finding);
     const file = writeFinding(o.out, finding, ef.programSeed, known);
     const row = { oracle: finding.oracle, class: oracleClass(finding.oracle), signature: finding.signature, programSeed: ef.programSeed, seed: finding.seed, file, known, stats };
-    written.set(finding.signature, row);
+    written.set(exploreKey(ef), row);
     return row;
   };
   const findings = ordered.map(emit);
@@ -202,14 +199,8 @@ function humanSummary(
   against: Variant | undefined,
 ): string {
   const secs = elapsedMs / 1000;
-  const lines = [
-    `programs   ${fmtInt(r.programs)} (${(secs > 0 ? r.programs / secs : 0).toFixed(1)}/s)`,
-    `schedules  ${fmtInt(r.schedules)}`,
-    `steps      ${fmtInt(r.steps)}`,
-    `elapsed    ${secs.toFixed(2)} s`,
-  ];
-  const fired = Object.entries(r.byOracle).map(([k, n]) => `${k} ${fmtInt(n ?? 0)}`);
-  lines.push(`oracles    ${fired.length > 0 ? `${fired.join(', ')} (runs in which each fired)` : 'none fired'}`);
+  const lines = [`programs   ${fmtInt(r.programs)} (${(secs > 0 ? r.programs / secs : 0).toFixed(1)}/s)`, ...runLines(r.schedules, r.steps, elapsedMs)];
+  lines.push(oraclesLine(r.byOracle));
   if (r.coverage !== null) {
     const c = coverageSummary(r.coverage, variant);
     lines.push(
@@ -218,26 +209,22 @@ function humanSummary(
     if (c.ops.missing.length > 0) lines.push(`           ops not reached: ${c.ops.missing.join(', ')}`);
     if (c.sites.missing.length > 0) lines.push(`           sites not reached: ${c.sites.missing.join(', ')}`);
   }
-  if (findings.length === 0) lines.push('', 'no findings');
-  else {
-    const known = findings.filter((f) => f.known !== null).length;
-    lines.push('', `${findings.length} unique finding(s), ${findings.filter((f) => f.class === 'observable').length} observable, ${known} known kernel bug(s):`);
-    lines.push(
-      table(
-        ['class', 'oracle', 'known', 'program', 'seed', 'threads/ops (shrunk)', 'file'],
-        findings.map((f) => [
-          f.class,
-          f.oracle,
-          f.known ?? '-',
-          String(f.programSeed),
-          String(f.seed),
-          f.stats === null ? '-' : `${f.stats.threadsBefore}/${f.stats.opsBefore} → ${f.stats.threadsAfter}/${f.stats.opsAfter}`,
-          f.file,
-        ]),
-      ),
-    );
-    lines.push('', `replay one with: ${commandPrefix()} repro ${findings[0].file}`);
-  }
+  lines.push(
+    ...findingsLines(
+      findings,
+      `, ${findings.filter((f) => f.known !== null).length} known kernel bug(s)`,
+      ['class', 'oracle', 'known', 'program', 'seed', 'threads/ops (shrunk)', 'file'],
+      findings.map((f) => [
+        f.class,
+        f.oracle,
+        f.known ?? '-',
+        String(f.programSeed),
+        String(f.seed),
+        f.stats === null ? '-' : `${f.stats.threadsBefore}/${f.stats.opsBefore} → ${f.stats.threadsAfter}/${f.stats.opsAfter}`,
+        f.file,
+      ]),
+    ),
+  );
   if (against !== undefined) {
     lines.push('', `${differences.length} program(s) whose observable verdicts differ between ${variant.name} and ${against.name}:`);
     if (differences.length > 0) {

@@ -1,8 +1,7 @@
-import { runThreadPool } from './threadPool.ts';
+import { runChunkPool } from './threadPool.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { emptyExplore, explorePrograms, mergeExplore, type ExploreBatch, type ExploreOptions } from '../sim/generate/explore.ts';
-import type { ExploreInit, FromExploreWorker, ProgramChunk, ToExploreWorker } from './exploreProtocol.ts';
-import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
+import type { ExploreInit, ProgramChunk } from './exploreProtocol.ts';
 
 /**
  * Programs per chunk. Fixed, never derived from --workers: chunks are merged in chunk (= program)
@@ -73,24 +72,5 @@ function pool(
   progress: (chunk: number, done: number) => void,
   complete: (chunk: number, b: ExploreBatch) => void,
 ): Promise<void> {
-  // Compiled JavaScript when dist/ is current (farm/compiled.ts), else the tsx-registering .mjs entry.
-  const entry = compiledModule(new URL('./exploreWorker.ts', import.meta.url)) ?? new URL('./exploreWorker.mjs', import.meta.url);
-  return runThreadPool<ProgramChunk, FromExploreWorker>({
-    entry,
-    execArgv: threadExecArgv(),
-    workerData: init,
-    threads,
-    jobs: chunks,
-    post: (chunk): ToExploreWorker => ({ type: 'run', chunk }),
-    onMessage: (m) => {
-      if (m.type === 'progress') {
-        progress(m.chunk, m.done);
-        return false;
-      }
-      complete(m.chunk, m.batch);
-      return true;
-    },
-    what: 'explore',
-    unfinished: 'the run finished',
-  });
+  return runChunkPool<ProgramChunk, ExploreBatch>({ worker: 'exploreWorker', workerData: init, threads, chunks, progress, complete, what: 'explore', unfinished: 'the run finished' });
 }

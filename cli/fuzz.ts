@@ -1,14 +1,14 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { estimateSteps, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
+import { depthText } from '../sim/schedule/pct.ts';
 import { isRace, type BatchResult } from '../sim/fuzz.ts';
 import type { Finding } from '../sim/finding.ts';
 import { shrinkFinding } from '../sim/shrink/shrink.ts';
 import { loadScenario, loadVariant } from './inputs.ts';
 import { CHUNK_SEEDS, runLocalCampaign, type CampaignProgress } from './campaign.ts';
 import { UsageError } from './errors.ts';
-import { fmtInt, table } from './format.ts';
+import { fmtInt } from './format.ts';
 import {
   ALL_ORACLES,
   OracleSelectionError,
@@ -20,7 +20,8 @@ import {
   type OracleSelection,
 } from '../sim/oracles/classes.ts';
 import { Eta } from './eta.ts';
-import { commandPrefix } from './invocation.ts';
+import { writeFindingFile } from './findingFile.ts';
+import { findingsLines, oraclesLine, runLines } from './summaryFormat.ts';
 import type { ShrinkStats } from '../sim/shrink/shrink.ts';
 
 /** `--oracles`: parsed, or a usage error (exit 2) naming the entry that is not an oracle. */
@@ -38,6 +39,7 @@ export interface FuzzOptions {
   readonly scenario: string;
   readonly variant?: string;
   readonly strategy: string;
+  /** PCT depth; 0 = auto (sim/schedule/pct.ts PCT_AUTO_DEPTH). */
   readonly depth: number;
   readonly seeds: number;
   readonly seedStart: number;
@@ -118,7 +120,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
     : null;
   if (!o.json) {
     process.stderr.write(
-      `racefarm fuzz: ${sc.name} under ${variant.name}, ${strategyName}${strategyName === 'pct' ? ` depth ${o.depth}` : ''}, ` +
+      `racefarm fuzz: ${sc.name} under ${variant.name}, ${strategyName}${strategyName === 'pct' ? ` depth ${depthText(o.depth)}` : ''}, ` +
         `seeds [${o.seedStart}, ${o.seedStart + o.seeds}), ${Math.min(o.workers, Math.ceil(o.seeds / CHUNK_SEEDS))} worker(s)` +
         `${oracles === ALL_ORACLES ? '' : `, oracles ${selectionText(oracles)}`}\n`,
     );
@@ -160,7 +162,7 @@ export async function fuzzCommand(o: FuzzOptions): Promise<number> {
   // Observable findings first (then invariant, then limits), in campaign order within a class.
   const ordered = [...result.findings].sort((a, b) => classRank(oracleClass(a.oracle)) - classRank(oracleClass(b.oracle)));
   const shrunk = ordered.map((f) => shrinkForFile(f));
-  const written = shrunk.map(({ finding: f, stats }) => ({ f, stats, file: writeFinding(o.out, f) }));
+  const written = shrunk.map(({ finding: f, stats }) => ({ f, stats, file: writeFindingFile(o.out, f) }));
   const summary: FuzzSummary = {
     schedules: result.schedules,
     steps: result.steps,
@@ -183,56 +185,35 @@ function shrinkForFile(f: Finding): { finding: Finding; stats: ShrinkStats | nul
   }
 }
 
-function writeFinding(dir: string, f: Finding): string {
-  const file = join(dir, `${f.signature}.json`);
-  writeFileSync(file, JSON.stringify(f, null, 2) + '\n');
-  return file;
-}
-
 /** `48 → 18`, or the one value when shrinking did not run. */
 function beforeAfter(stats: ShrinkStats | null, before: keyof ShrinkStats, after: keyof ShrinkStats, raw: number): string {
   return stats === null ? String(raw) : `${String(stats[before])} → ${String(stats[after])}`;
 }
 
 function humanSummary(r: BatchResult, s: FuzzSummary, written: readonly { f: Finding; stats: ShrinkStats | null }[]): string {
-  const findings = written.map((w) => w.f);
   const secs = s.elapsedMs / 1000;
-  const lines = [
-    `schedules  ${fmtInt(s.schedules)}`,
-    `steps      ${fmtInt(s.steps)}`,
-    `elapsed    ${secs.toFixed(2)} s`,
-    `steps/s    ${fmtInt(secs > 0 ? s.steps / secs : 0)}`,
-  ];
-  const fired = Object.entries(r.byOracle).map(([o, n]) => `${o} ${fmtInt(n ?? 0)}`);
+  const lines = [...runLines(s.schedules, s.steps, s.elapsedMs), `steps/s    ${fmtInt(secs > 0 ? s.steps / secs : 0)}`];
   lines.push(`coverage   ${s.coverage === null ? 'not collected (--coverage)' : `${fmtInt(s.coverage)} features`}`);
-  lines.push(`oracles    ${fired.length > 0 ? `${fired.join(', ')} (runs in which each fired)` : 'none fired'}`);
-  if (s.findings.length === 0) {
-    lines.push('', 'no findings');
-  } else {
-    const races = findings.filter((f) => isRace(f.oracle)).length;
-    const observable = s.findings.filter((f) => f.class === 'observable').length;
-    lines.push(
-      '',
-      `${s.findings.length} unique finding(s), ${observable} observable${races < findings.length ? ` (${findings.length - races} not a race)` : ''}:`,
-    );
-    lines.push(
-      table(
-        ['class', 'oracle', 'signature', 'seed', 'steps (shrunk)', 'threads (shrunk)', 'file'],
-        s.findings.map((f, i) => {
-          const { stats, f: finding } = written[i];
-          return [
-            f.class,
-            f.oracle,
-            f.signature,
-            String(f.seed),
-            beforeAfter(stats, 'stepsBefore', 'stepsAfter', finding.steps),
-            beforeAfter(stats, 'threadsBefore', 'threadsAfter', finding.scenario.threads.length),
-            f.file,
-          ];
-        }),
-      ),
-    );
-    lines.push('', `replay one with: ${commandPrefix()} repro ${s.findings[0].file}`);
-  }
+  lines.push(oraclesLine(r.byOracle));
+  const notRaces = written.filter((w) => !isRace(w.f.oracle)).length;
+  lines.push(
+    ...findingsLines(
+      s.findings,
+      notRaces > 0 ? ` (${notRaces} not a race)` : '',
+      ['class', 'oracle', 'signature', 'seed', 'steps (shrunk)', 'threads (shrunk)', 'file'],
+      s.findings.map((f, i) => {
+        const { stats, f: finding } = written[i];
+        return [
+          f.class,
+          f.oracle,
+          f.signature,
+          String(f.seed),
+          beforeAfter(stats, 'stepsBefore', 'stepsAfter', finding.steps),
+          beforeAfter(stats, 'threadsBefore', 'threadsAfter', finding.scenario.threads.length),
+          f.file,
+        ];
+      }),
+    ),
+  );
   return lines.join('\n') + '\n';
 }

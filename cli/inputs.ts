@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { variantFileName } from './variantFileName.ts';
 import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { CATALOG, catalogEntry } from '../sim/scenario/catalog.ts';
 import { compileScenario } from '../sim/scenario/compile.ts';
@@ -128,7 +128,7 @@ export function loadVariant(arg: string | undefined, sc: CompiledScenario): Vari
   }
   const json = readJsonFile(arg, 'variant');
   try {
-    return parseVariantJson(json, basename(arg, extname(arg)));
+    return parseVariantJson(json, variantFileName(arg));
   } catch (e) {
     throw inFile(arg, e);
   }

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { InputError } from '../sim/scenario/errors.ts';
 import os from 'node:os';
-import { intParser } from './args.ts';
+import { depthParser, intParser } from './args.ts';
 import { EXIT, UsageError } from './errors.ts';
-import { addFarmCommands } from '../farm/cli.ts';
+import { addFarmCommands } from './farm.ts';
 import { packagePath } from '../farm/compiled.ts';
+import { escapeText, inputReport } from '../farm/safeText.ts';
 
 /**
  * The `racefarm` command line (README.md "Command line", a contract). Run from a checkout as
@@ -37,14 +38,23 @@ function buildProgram(setCode: (code: number) => void): Command {
 
   program
     .command('fuzz')
-    .description('run a local campaign in worker threads (no Redis); write each unique finding to DIR/<signature>.json')
+    .description('run a local campaign in worker threads (no Redis); write each unique finding to DIR/<scenario>.<signature>.json')
     .requiredOption('--scenario <name|file>', 'a built-in scenario (see "racefarm scenarios") or a scenario JSON file (docs/scenario-format.md)')
     .option('--variant <preset|file>', "a preset (see \"racefarm variants\") or a variant JSON file; default: the scenario's variant, else v4.13")
     .option('--strategy <name>', 'scheduling strategy: random, pct, coverage, exhaustive', 'random')
-    .option('--depth <d>', 'PCT bug depth d (d-1 priority change points)', intParser('--depth', 1, 64), 3)
-    .option('--preemptions <k>', 'exhaustive: preemption bound K', intParser('--preemptions', 0, 20), 2)
+    .addOption(
+      new Option('--depth <d|auto>', 'PCT bug depth d (d-1 priority change points), or auto: seed s runs at depth 3 + (s mod 4)')
+        .argParser(depthParser('--depth'))
+        .default(0, 'auto'),
+    )
+    .option('--preemptions <k>', 'exhaustive: preemption bound K (0-20), or "unbounded" for every interleaving', preemptionsParser, 2)
     .option('--max-schedules <n>', 'exhaustive: stop (incomplete) after this many executions', intParser('--max-schedules', 1), 1_000_000)
-    .option('--no-reduction', 'exhaustive: plain DFS, without the partial-order reduction')
+    .option('--max-states <n>', 'exhaustive: stop (incomplete) after this many distinct states (stateful search)', intParser('--max-states', 1), 20_000_000)
+    .option('--max-seconds <s>', 'exhaustive: stop after this many seconds and print the partial result (complete: false)', intParser('--max-seconds', 1))
+    .option('--all-verdicts', 'exhaustive: do not stop at the first race; report every distinct verdict reached (the first race is still the finding)', false)
+    .option('--stateful', 'exhaustive: the stateful search (prunes states already explored with as much preemption budget left); default for --preemptions unbounded')
+    .option('--no-stateful', 'exhaustive: the stateless DFS (sleep-set reduction; with --no-reduction, plain DFS); default for a bounded K, where it is faster today')
+    .option('--no-reduction', 'exhaustive: with --no-stateful, plain DFS, without the partial-order reduction')
     .option('--seeds <n>', 'number of seeds (schedules) to run', intParser('--seeds', 1), 10000)
     .option('--seed-start <s>', 'first seed', intParser('--seed-start', 0), 0)
     .addOption(
@@ -70,6 +80,10 @@ function buildProgram(setCode: (code: number) => void): Command {
       json: boolean;
       preemptions: number;
       maxSchedules: number;
+      maxStates: number;
+      maxSeconds?: number;
+      allVerdicts: boolean;
+      stateful?: boolean;
       reduction: boolean;
     }) => {
       const { fuzzCommand } = await import('./fuzz.ts');
@@ -112,7 +126,11 @@ function buildProgram(setCode: (code: number) => void): Command {
     .requiredOption('--scenario <name|file>', 'a built-in scenario or a scenario JSON file (docs/scenario-format.md)')
     .option('--variant <preset|file>', "a preset or a variant JSON file; default: the scenario's variant, else v4.13")
     .option('--strategy <name>', 'random or pct (the schedule fuzz runs for that seed)', 'random')
-    .option('--depth <d>', 'PCT bug depth d', intParser('--depth', 1, 64), 3)
+    .addOption(
+      new Option('--depth <d|auto>', 'PCT bug depth d, or auto (the depth fuzz ran that seed at: 3 + (seed mod 4))')
+        .argParser(depthParser('--depth'))
+        .default(0, 'auto'),
+    )
     .requiredOption('--seed <n>', 'the seed', intParser('--seed', 0))
     .option('--html <out.html>', 'also write a standalone HTML sequence diagram of the run')
     .option('--json', 'print {scenario, variant, strategy, seed, steps, decisions, violations, threads, trace} on stdout', false)
@@ -176,14 +194,14 @@ function buildProgram(setCode: (code: number) => void): Command {
   // ---- explore (generated programs, sim/generate) ----
   program
     .command('explore')
-    .description('generate programs (scenarios), fuzz each one\'s schedules, shrink each unique finding (program, then schedule) into DIR/<signature>.json')
+    .description('generate programs (scenarios), fuzz each one\'s schedules, shrink each unique finding (program, then schedule) into DIR/<scenario>.<signature>.json')
     .requiredOption('--variant <preset|file>', 'the variant to explore (a preset or a variant file)')
     .option('--against <preset|file>', 'differential mode: also run every program under this variant and report programs whose observable verdicts differ')
     .option('--programs <n>', 'number of generated programs', intParser('--programs', 1), 100)
     .option('--seed <s>', 'first program seed (programs S, S+1, …)', intParser('--seed', 0), 0)
     .option('--schedules <m>', 'schedules (seeds 0..M-1) per program', intParser('--schedules', 1), 200)
-    .option('--strategy <name>', 'scheduling strategy: random, pct, coverage', 'random')
-    .option('--depth <d>', 'PCT bug depth d', intParser('--depth', 1, 64), 3)
+    .option('--strategy <name>', 'scheduling strategy: mixed (half random, half pct), random, pct, coverage', 'mixed')
+    .option('--depth <d|auto>', 'PCT bug depth d, or auto (3 + (schedule seed mod 4))', depthParser('--depth'), 3)
     .option('--oracles <which>', 'oracles that count as findings: observable, all, or a comma-separated list', 'observable')
     .addOption(
       new Option('--workers <n>', 'worker threads')
@@ -219,6 +237,14 @@ function buildProgram(setCode: (code: number) => void): Command {
 }
 
 /** Runs the CLI and returns its exit status; never throws. */
+
+/** --preemptions: an integer bound, or "unbounded" (Infinity: every interleaving). */
+function preemptionsParser(value: string): number {
+  if (value.trim() === 'unbounded') return Number.POSITIVE_INFINITY;
+  if (!/^[+-]?\d+$/.test(value.trim())) throw new InvalidArgumentError(`--preemptions must be an integer in [0, 20] or "unbounded", got "${value}".`);
+  return intParser('--preemptions', 0, 20)(value);
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let code: number = EXIT.ok;
   const program = buildProgram((c) => {
@@ -233,7 +259,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     if (e instanceof InputError || e instanceof UsageError) {
-      process.stderr.write(`racefarm: ${e.message}\n`);
+      // Problems quote the input: escaped, capped, at most 20 listed (farm/safeText.ts).
+      const text = e instanceof InputError ? inputReport(e.message.split(':\n')[0], e.problems, 20, 2000) : escapeText(e.message);
+      process.stderr.write(`racefarm: ${text}\n`);
       return EXIT.badInput;
     }
     process.stderr.write(`racefarm: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

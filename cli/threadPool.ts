@@ -1,4 +1,6 @@
 import { Worker } from 'node:worker_threads';
+import { compiledModule, threadExecArgv } from '../farm/compiled.ts';
+import type { FromChunkWorker, ToChunkWorker } from './chunkProtocol.ts';
 
 /**
  * The worker-thread pool that fuzz, explore and compare share: each thread gets one job at a time
@@ -7,7 +9,7 @@ import { Worker } from 'node:worker_threads';
  * the callers: they merge results by job index, so the outcome is the same for any thread count.
  */
 export interface ThreadPoolRun<Job, Msg> {
-  /** The worker's entry module and its options (cli/campaign.ts fuzzWorkerEntry, farm/compiled.ts). */
+  /** The worker's entry module and its options (threadEntry). */
   readonly entry: URL;
   readonly execArgv: string[];
   readonly workerData: unknown;
@@ -53,5 +55,49 @@ export function runThreadPool<Job, Msg>(r: ThreadPoolRun<Job, Msg>): Promise<voi
       });
       feed(w);
     }
+  });
+}
+
+/**
+ * The entry of the worker thread `cli/<name>.ts`: its compiled JavaScript when dist/ is current
+ * (farm/compiled.ts), else the tsx-registering `cli/<name>.mjs`; and the thread's execArgv.
+ */
+export function threadEntry(name: string): { entry: URL; compiled: boolean; execArgv: string[] } {
+  const compiled = compiledModule(new URL(`./${name}.ts`, import.meta.url));
+  return { entry: compiled ?? new URL(`./${name}.mjs`, import.meta.url), compiled: compiled !== undefined, execArgv: threadExecArgv() };
+}
+
+/** A chunked command's pool (fuzz, explore: cli/chunkProtocol.ts): each chunk goes out as `run`, reports progress, then its result. */
+export interface ChunkPoolRun<C, B> {
+  /** The worker thread, `cli/<worker>.ts`. */
+  readonly worker: string;
+  readonly workerData: unknown;
+  readonly threads: number;
+  readonly chunks: readonly C[];
+  readonly progress: (chunk: number, done: number) => void;
+  readonly complete: (chunk: number, batch: B) => void;
+  readonly what: string;
+  readonly unfinished: string;
+}
+
+export function runChunkPool<C, B>(r: ChunkPoolRun<C, B>): Promise<void> {
+  const { entry, execArgv } = threadEntry(r.worker);
+  return runThreadPool<C, FromChunkWorker<B>>({
+    entry,
+    execArgv,
+    workerData: r.workerData,
+    threads: r.threads,
+    jobs: r.chunks,
+    post: (chunk): ToChunkWorker<C> => ({ type: 'run', chunk }),
+    onMessage: (m) => {
+      if (m.type === 'progress') {
+        r.progress(m.chunk, m.done);
+        return false;
+      }
+      r.complete(m.chunk, m.batch);
+      return true;
+    },
+    what: r.what,
+    unfinished: r.unfinished,
   });
 }

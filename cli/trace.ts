@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { runOnce } from '../sim/run.ts';
-import { estimateSteps, makeChooser, threadCount, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
+import { estimateSteps, makeChooser, seedStrategy, threadCount, type StrategyName, type StrategySpec } from '../sim/schedule/strategy.ts';
 import { StateRecorder } from '../sim/trace/state.ts';
 import { renderHtml } from '../sim/trace/html.ts';
 import { renderTable } from '../sim/trace/table.ts';
@@ -37,7 +37,8 @@ export function traceCommand(o: TraceOptions): number {
   }
   const sc = loadScenario(o.scenario);
   const variant = loadVariant(o.variant, sc);
-  const spec: StrategySpec = { name: o.strategy as StrategyName, depth: o.depth, kSteps: estimateSteps(sc, variant.sites) };
+  // Under --depth auto, the depth this seed runs at (what fuzz records in a finding).
+  const spec: StrategySpec = seedStrategy({ name: o.strategy as StrategyName, depth: o.depth, kSteps: estimateSteps(sc, variant.sites) }, o.seed);
   const rec = new StateRecorder();
   const run = runOnce(sc, variant.sites, makeChooser(spec, o.seed, threadCount(sc)), { trace: true, observer: o.html !== undefined ? rec : undefined });
   if (o.html !== undefined) {

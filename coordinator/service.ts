@@ -1,17 +1,17 @@
-import { createHash } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import { InputError } from '../sim/scenario/errors.ts';
 import { MalformedRequest } from './strictDecode.ts';
 import { escapeLines, escapeText } from '../farm/safeText.ts';
 import { checkFindingShape } from '../sim/replay.ts';
 import { SimBusy } from './simThread.ts';
-import { LimitExceeded, limitEnvName, type FarmLimits } from '../farm/limits.ts';
-import type { CampaignSpec } from '../farm/campaign.ts';
+import { LimitExceeded } from '../farm/limits.ts';
 import type { TraceOutcome } from './simTasks.ts';
 import type { Finding } from '../sim/finding.ts';
-import { validateCampaign, type StartCampaignInput } from '../farm/campaign.ts';
+import type { StartCampaignInput } from '../farm/campaign.ts';
+import { launchCampaign } from './launch.ts';
+import { Comparisons, comparisonMessage, type StartComparisonInput } from './comparison.ts';
 import { TERMINAL_STATES, type CampaignView, type FindingSummary } from '../farm/store.ts';
-import type { Farm } from './main.ts';
+import type { Farm } from './farm.ts';
 
 /** A gRPC error with a status code; the details name the field at fault. */
 export class RpcError extends Error {
@@ -61,6 +61,26 @@ export function campaignMessage(c: CampaignView) {
     compute_ms: String(c.computeMs),
     failed_ranges: c.failedRanges.map((r) => ({ seed_start: String(r.seedStart), seed_count: String(r.seedCount), error: r.error })),
     failed_range_count: c.failedRangeCount,
+    ...(c.certificate ? { certificate: certificateMessage(c.certificate) } : {}),
+  };
+}
+
+function certificateMessage(x: NonNullable<CampaignView['certificate']>) {
+  return {
+    complete: x.complete,
+    bound: x.bound,
+    schedules: String(x.schedules),
+    pruned: String(x.pruned),
+    verdicts: [...x.verdicts],
+    prefixes: x.prefixes,
+    prefixes_done: x.prefixesDone,
+    exact: x.exact,
+    stopped_by: x.stoppedBy ?? '',
+    race_signature: x.race?.signature ?? '',
+    race_oracle: x.race?.oracle ?? '',
+    race_prefix: x.race?.prefix ?? 0,
+    max_schedules: String(x.maxSchedules),
+    explored_schedules: String(x.exploredSchedules),
   };
 }
 
@@ -69,7 +89,6 @@ export function findingMessage(f: FindingSummary) {
 }
 
 
-const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const SIG_RE = /^[0-9a-f]{1,64}$/;
 
@@ -119,6 +138,9 @@ function unary(fn: (req: any) => Promise<unknown>, log: (msg: string) => void): 
 export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplementation; stop(): void } {
   const { store } = farm;
   const watchers = new Set<() => void>();
+  // Farm comparisons (coordinator/comparison.ts): running ones are driven on from here.
+  const comparisons = new Comparisons(farm);
+  void comparisons.resume().catch((e) => farm.log(`resuming comparisons: ${(e as Error).message}`));
 
   const getCampaign = async (id: string) => {
     const c = await store.getCampaign(id);
@@ -126,52 +148,17 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
     return c;
   };
 
-  /** The farm's limits (farm/limits.ts): per campaign first, then farm-wide. */
-  const checkLimits = async (spec: CampaignSpec) => {
-    const l: FarmLimits = farm.limits;
-    const over = (k: keyof FarmLimits, what: string) => new LimitExceeded(`${what} (this farm's limit is ${l[k]}, ${limitEnvName(k)} on the coordinator)`);
-    if (spec.seedCount > l.maxSeedsPerCampaign) throw over('maxSeedsPerCampaign', `seed_count: ${spec.seedCount} seeds is more than one campaign may run`);
-    if (spec.jobsTotal > l.maxJobsPerCampaign) {
-      throw over('maxJobsPerCampaign', `batch_size: ${spec.batchSize} splits ${spec.seedCount} seeds into ${spec.jobsTotal} jobs, more than one campaign may have; use a larger batch`);
-    }
-    const active = (await store.activeCampaigns()).length;
-    if (active >= l.maxActiveCampaigns) throw over('maxActiveCampaigns', `campaigns: ${active} campaigns are already pending or running; wait for one to end or cancel one`);
-    const queued = await farm.fuzz.getJobCountByTypes('waiting', 'delayed', 'prioritized');
-    if (queued + spec.jobsTotal > l.maxQueuedJobs) {
-      throw over('maxQueuedJobs', `seed_count: ${spec.jobsTotal} more jobs would make ${queued + spec.jobsTotal} queued fuzz jobs`);
-    }
-  };
-
   const unaryG = (fn: (req: any) => Promise<unknown>) => unary(fn, farm.log);
   const handlers: grpc.UntypedServiceImplementation = {
-    StartCampaign: unaryG(async (req: StartCampaignInput) => {
-      const rid = req.request_id ?? '';
-      if (rid !== '' && !REQUEST_ID_RE.test(rid)) {
-        throw new RpcError(grpc.status.INVALID_ARGUMENT, `request_id: ${JSON.stringify(rid)} is not 1 to 128 of A-Z a-z 0-9 . _ : -`);
-      }
-      const digest = rid === '' ? '' : createHash('sha256').update(JSON.stringify({ ...req, request_id: '' })).digest('hex');
-      // A retry: the campaign the first call created, whatever became of that call.
-      const same = async (prior: { id: string; digest: string }) => {
-        if (prior.digest !== digest) {
-          throw new RpcError(grpc.status.FAILED_PRECONDITION, `request_id: ${JSON.stringify(rid)} already started campaign ${prior.id} with a different request`);
-        }
-        return campaignMessage(await getCampaign(prior.id));
-      };
-      const prior = rid === '' ? null : await store.requestCampaign(rid);
-      if (prior) return same(prior);
-      const checked = validateCampaign(req, { estimate: false });
-      await checkLimits(checked);
-      const kSteps = await farm.sim.estimateSteps(checked.scenario, checked.variant.sites);
-      const spec = { ...checked, strategy: { ...checked.strategy, kSteps } };
-      const created = await store.createCampaign(spec, rid === '' ? undefined : { id: rid, digest });
-      if (created.existing) return same(created);
-      const id = created.id;
-      const n = await farm.enqueueCampaign(id, spec);
-      farm.log(`campaign ${id}: ${spec.scenario.name} / ${spec.variant.name} / ${spec.strategy.name}, seeds ${spec.seedStart}+${spec.seedCount} in ${n} jobs`);
-      return campaignMessage(await getCampaign(id));
-    }),
+    StartCampaign: unaryG(async (req: StartCampaignInput) => campaignMessage(await launchCampaign(farm, req))),
 
     GetCampaign: unaryG(async (req) => campaignMessage(await getCampaign(campaignId(req)))),
+
+    StartComparison: unaryG(async (req: StartComparisonInput) => comparisonMessage(await comparisons.start(req))),
+
+    GetComparison: unaryG(async (req) => comparisonMessage(await comparisons.get(campaignId(req)))),
+
+    CancelComparison: unaryG(async (req) => comparisonMessage(await comparisons.cancel(campaignId(req)))),
 
     CancelCampaign: unaryG(async (req) => {
       const id = campaignId(req);
@@ -202,11 +189,14 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
       return { findings: (await store.listFindings(c || undefined)).map(findingMessage) };
     }),
 
-    GetFinding: unaryG(async (req: { signature?: string }) => {
+    GetFinding: unaryG(async (req: { signature?: string; campaign?: string }) => {
       const sig = req.signature ?? '';
       if (!SIG_RE.test(sig)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `signature: ${sig === '' ? 'required' : `${JSON.stringify(sig)} is not a signature`}`);
-      const rec = await store.getFinding(sig);
-      if (!rec) throw new RpcError(grpc.status.NOT_FOUND, `signature: no finding ${sig}`);
+      const camp = req.campaign ?? '';
+      if (camp !== '' && !ID_RE.test(camp)) throw new RpcError(grpc.status.INVALID_ARGUMENT, `campaign: ${JSON.stringify(camp)} is not a campaign id`);
+      if (camp !== '' && !(await store.getCampaign(camp))) throw new RpcError(grpc.status.NOT_FOUND, `campaign: no campaign ${JSON.stringify(camp)}`);
+      const rec = camp !== '' ? await store.campaignFindingRecord(camp, sig) : await store.getFinding(sig);
+      if (!rec) throw new RpcError(grpc.status.NOT_FOUND, `signature: no finding ${sig}${camp !== '' ? ` in campaign ${camp}` : ''}`);
       const f = rec.minimized ?? rec.raw;
       // The stored trace (bounded: the minimize job renders it with sim/trace/table.ts's cap); a
       // finding not minimized yet has none. GetFinding never replays on the event loop.
@@ -312,6 +302,7 @@ export function farmService(farm: Farm): { handlers: grpc.UntypedServiceImplemen
   return {
     handlers,
     stop() {
+      comparisons.stop();
       for (const w of [...watchers]) w();
     },
   };

@@ -36,7 +36,7 @@ const STAMP = join(DIST, '.sources.json');
  * compiles test/ too, but nothing started from dist/ imports a test, so editing a test does not
  * make dist/ stale).
  */
-const SOURCE_DIRS = ['sim', 'cli', 'worker', 'coordinator', 'farm', 'schemas', 'bench'];
+const SOURCE_DIRS = ['sim', 'cli', 'worker', 'coordinator', 'farm', 'schemas', 'bench', 'support'];
 
 /** A file of the package, by its path from the package root (`packagePath('proto', 'racefarm.proto')`). */
 export function packagePath(...parts: string[]): string {

@@ -116,3 +116,30 @@ export function redactUrl(url: string): string {
     return '(unparseable URL)';
   }
 }
+
+/** Bearer token for `/metrics`: the flag, else RACEFARM_METRICS_TOKEN; none means /metrics is open. */
+export function metricsToken(flag?: string): string | undefined {
+  const t = flag ?? process.env.RACEFARM_METRICS_TOKEN;
+  return t ? t : undefined;
+}
+
+/** The coordinator's TLS files for gRPC: flags, else RACEFARM_TLS_CERT / RACEFARM_TLS_KEY; both or neither. */
+export function serverTlsFiles(cert?: string, key?: string): { cert: string; key: string } | undefined {
+  const c = cert ?? process.env.RACEFARM_TLS_CERT ?? '';
+  const k = key ?? process.env.RACEFARM_TLS_KEY ?? '';
+  if (c === '' && k === '') return undefined;
+  if (c === '' || k === '') throw Object.assign(new Error('--tls-cert and --tls-key go together (env RACEFARM_TLS_CERT, RACEFARM_TLS_KEY)'), { code: 'EINPUT' });
+  return { cert: c, key: k };
+}
+
+/** The CA a client trusts for the coordinator's certificate: the flag, else RACEFARM_TLS_CA. */
+export function clientTlsCa(flag?: string): string | undefined {
+  const c = flag ?? process.env.RACEFARM_TLS_CA;
+  return c ? c : undefined;
+}
+
+/** True for an address only this machine can reach (127.0.0.0/8, ::1, localhost). */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.startsWith('[') ? host.slice(1, -1) : host;
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
+}

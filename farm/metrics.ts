@@ -15,6 +15,7 @@
  *                (recorded once per seed range, so retried jobs never count twice),
  *                racefarm_campaign_* gauges and racefarm_queue_jobs (read from Redis at scrape time)
  */
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { classOfName } from '../sim/oracles/classes.ts';
@@ -52,7 +53,7 @@ export interface CampaignLabels {
 
 /** One thing a worker did, as a plain object (worker threads post these to the parent thread). */
 export type WorkerMetricEvent =
-  | { readonly kind: 'fuzz'; readonly labels: CampaignLabels; readonly schedules: number; readonly steps: number; readonly seconds: number }
+  | { readonly kind: 'fuzz'; readonly labels: CampaignLabels; readonly schedules: number; readonly steps: number; readonly seconds: number; readonly programs?: number }
   | { readonly kind: 'minimize'; readonly scenario: string; readonly variant: string; readonly oracle: string; readonly ok: boolean; readonly seconds: number }
   | { readonly kind: 'job'; readonly queue: string; readonly state: 'completed' | 'failed' | 'skipped' };
 
@@ -81,6 +82,8 @@ export class WorkerMetrics implements MetricSink {
   readonly jobDuration: Histogram<'queue'>;
   readonly shrinkDuration: Histogram;
   readonly schedulesPerSecond: Gauge;
+  /** Generated programs run (explore campaigns, farm/exploreCampaign.ts). */
+  readonly programs: Counter<(typeof CAMPAIGN_LABELS)[number]>;
   private readonly recent: { t: number; n: number }[] = [];
   private readonly startedAt = Date.now();
 
@@ -88,7 +91,13 @@ export class WorkerMetrics implements MetricSink {
     const registers = [(this.registry = newRegistry(opts.defaultMetrics !== false))];
     this.schedules = new Counter({
       name: 'racefarm_schedules_total',
-      help: 'Schedules (simulator runs, one per seed) executed by this worker.',
+      help: 'Schedules (simulator runs, one per seed) executed by this worker, re-runs of a job whose lock lapsed included (the campaign totals count each seed once).',
+      labelNames: CAMPAIGN_LABELS,
+      registers,
+    });
+    this.programs = new Counter({
+      name: 'racefarm_programs_total',
+      help: 'Generated programs run by this worker (explore campaigns; each with its schedules in racefarm_schedules_total).',
       labelNames: CAMPAIGN_LABELS,
       registers,
     });
@@ -112,7 +121,10 @@ export class WorkerMetrics implements MetricSink {
       registers,
     });
     // Both queues' series exist (at 0) before their first job, so rate() sees that job too.
-    for (const queue of ['fuzz', 'minimize']) this.jobDuration.zero({ queue });
+    for (const queue of ['fuzz', 'minimize']) {
+      this.jobDuration.zero({ queue });
+      for (const state of ['completed', 'failed', 'skipped'] as const) this.jobs.inc({ queue, state }, 0);
+    }
     // No labels: a histogram labelled per scenario/variant/oracle got a new series for nearly every
     // shrink (a campaign shrinks each new signature once), each born at count 1, so rate() over it
     // stayed 0 and the latency panel never showed data. One series, exported at 0 from the start,
@@ -140,6 +152,7 @@ export class WorkerMetrics implements MetricSink {
         const l = { campaign: ev.labels.campaign, scenario: ev.labels.scenario, variant: ev.labels.variant, strategy: ev.labels.strategy };
         this.schedules.inc(l, ev.schedules);
         this.steps.inc(l, ev.steps);
+        if (ev.programs !== undefined) this.programs.inc(l, ev.programs);
         this.jobDuration.observe({ queue: 'fuzz' }, ev.seconds);
         this.recent.push({ t: Date.now(), n: ev.schedules });
         this.rate(Date.now());
@@ -423,8 +436,9 @@ export async function startMetricsServer(
   registry: Registry,
   host = '127.0.0.1',
   port = 0,
-  opts: { health?: () => boolean; web?: HttpHandler } = {},
+  opts: { health?: () => boolean; web?: HttpHandler; token?: string } = {},
 ): Promise<MetricsServer> {
+  const expected = opts.token ? Buffer.from(`Bearer ${opts.token}`) : null;
   const server: Server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics' && path !== '/healthz' && opts.web) {
@@ -441,6 +455,15 @@ export async function startMetricsServer(
       return;
     }
     if (path === '/metrics') {
+      // With a metrics token, /metrics needs `authorization: Bearer <token>` (Prometheus:
+      // `authorization: { credentials: … }`); /healthz stays open for health checks.
+      if (expected) {
+        const got = Buffer.from(req.headers.authorization ?? '');
+        if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+          res.writeHead(401, { 'content-type': 'text/plain; charset=utf-8', 'www-authenticate': 'Bearer realm="racefarm metrics"' }).end('metrics: bearer token required\n');
+          return;
+        }
+      }
       registry.metrics().then(
         (body) => {
           res.writeHead(200, { 'content-type': registry.contentType });
@@ -493,16 +516,16 @@ export async function startMetricsServer(
 export async function serveMetrics(
   registry: Registry,
   address: string,
-  opts: { explicit: boolean; health?: () => boolean; web?: HttpHandler; log?: (msg: string) => void },
+  opts: { explicit: boolean; health?: () => boolean; web?: HttpHandler; log?: (msg: string) => void; token?: string },
 ): Promise<MetricsServer> {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(address);
   if (!m || Number(m[2]) > 65535) throw new Error(`--metrics: ${JSON.stringify(address)} is not HOST:PORT (or off)`);
   const [host, port] = [m[1], Number(m[2])];
   try {
-    return await startMetricsServer(registry, host, port, { health: opts.health, web: opts.web });
+    return await startMetricsServer(registry, host, port, { health: opts.health, web: opts.web, token: opts.token });
   } catch (e) {
     if (opts.explicit || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw new Error(`metrics on ${address}: ${(e as Error).message}`);
-    const s = await startMetricsServer(registry, host, 0, { health: opts.health, web: opts.web });
+    const s = await startMetricsServer(registry, host, 0, { health: opts.health, web: opts.web, token: opts.token });
     opts.log?.(`metrics: ${address} is in use, serving on ${s.host}:${s.port} instead`);
     return s;
   }

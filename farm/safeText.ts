@@ -34,9 +34,20 @@ export function escapeText(s: string, max = MAX_ECHO): string {
   return out;
 }
 
+/**
+ * One `field: message` problem, escaped: the field path and the message are capped apart, so a
+ * 10 MB key in the path still leaves the reason readable (`sites.kkk… (10485760 more characters):
+ * unknown site`).
+ */
+export function escapeProblem(p: string, maxEach = 500): string {
+  const i = p.indexOf(': ');
+  if (i < 0) return escapeText(p, maxEach);
+  return `${escapeText(p.slice(0, i), Math.min(200, maxEach))}: ${escapeText(p.slice(i + 2), maxEach)}`;
+}
+
 /** Multi-line text (a list of problems): each line escaped, at most `maxLines` of them. */
 export function escapeLines(lines: readonly string[], maxLines = 20, maxEach = 500): string[] {
-  const out = lines.slice(0, maxLines).map((l) => escapeText(l, maxEach));
+  const out = lines.slice(0, maxLines).map((l) => escapeProblem(l, maxEach));
   if (lines.length > maxLines) out.push(`… and ${lines.length - maxLines} more`);
   return out;
 }
@@ -44,4 +55,21 @@ export function escapeLines(lines: readonly string[], maxLines = 20, maxEach = 5
 /** True when the text has a lone surrogate (not valid UTF-16, not representable in UTF-8). */
 export function hasLoneSurrogate(s: string): boolean {
   return /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(s);
+}
+
+/**
+ * JSON for a terminal: JSON.stringify already writes C0 controls and lone surrogates as `\uXXXX`;
+ * DEL and the C1 controls (U+009B is a one-character CSI to some terminals) pass through it raw,
+ * so they are escaped too. The value parses back unchanged.
+ */
+export function jsonLine(v: unknown): string {
+  return JSON.stringify(v).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => hex4(c.charCodeAt(0)));
+}
+
+/**
+ * A bad-input report for a terminal: the headline, then at most `maxLines` problems, each escaped
+ * and capped (a 10 MB key or 100,000 unknown sites print a few lines, not the input back).
+ */
+export function inputReport(headline: string, problems: readonly string[], maxLines = 20, maxEach = 500): string {
+  return `${escapeText(headline, maxEach)}:\n  ${escapeLines(problems, maxLines, maxEach).join('\n  ')}`;
 }

@@ -2,9 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Finding } from '../sim/finding.ts';
 import { PREFIX } from './config.ts';
+import { createOnce, readRequest } from './createOnce.ts';
 import { keys } from './keys.ts';
 import type { CampaignSpec } from './campaign.ts';
 import type { FailedRange, FuzzResult, MinimizedResult } from './jobs.ts';
+import type { PrefixOutcome } from './exhaustiveSpec.ts';
+import { certificateOf, type Certificate } from './certificate.ts';
 
 /**
  * pending → running → done | incomplete (some seed ranges failed every attempt; `retry` runs them
@@ -44,6 +47,8 @@ export interface CampaignView {
   /** Seed ranges whose job failed for good: the first MAX_LISTED_FAILED by seed, and how many. */
   failedRanges: FailedRange[];
   failedRangeCount: number;
+  /** An exhaustive campaign's certificate (farm/certificate.ts); null for random and pct. */
+  certificate: (Certificate & { maxSchedules: number }) | null;
 }
 
 export type FindingStatus = 'new' | 'queued' | 'minimized' | 'failed';
@@ -61,6 +66,8 @@ export interface FindingSummary {
 
 export interface FindingRecord {
   summary: FindingSummary;
+  /** Generation of `raw` (MinimizeJobData.gen): one more each time a lower seed replaced it. */
+  gen: number;
   raw: Finding;
   minimized: Finding | null;
   trace: string;
@@ -92,8 +99,9 @@ end
 /**
  * Records one fuzz batch. The SADD of the range's seedStart is the guard that makes totals exact:
  * a batch whose job ran twice (a stalled job re-run, a retried results job) adds nothing the second
- * time. Findings are merged either way (idempotent: lowest seed per signature), and the signatures
- * whose minimize job is not queued yet are returned so the caller can (re-)enqueue them.
+ * time. Findings are merged either way (idempotent: lowest seed per signature, per campaign and
+ * farm-wide), and the signatures whose minimize job is not queued yet and whose stored finding is
+ * this batch's are returned, with their generation, so the caller can (re-)enqueue them.
  *
  * KEYS: campaign, ranges, oracles, sigs, found, minpending, findings, then per finding its hash and
  * its campaigns set. ARGV: seedStart, schedules, steps, nOracles, (oracle, runs)…, nFindings,
@@ -137,12 +145,26 @@ for k = 0, nF - 1 do
   redis.call('SADD', KEYS[9 + 2 * k], cid)
   if redis.call('EXISTS', fkey) == 0 then
     redis.call('HSET', fkey, 'signature', sig, 'oracle', oracle, 'status', 'new', 'raw', json,
-      'campaign', cid, 'seed', seed, 'createdAt', now)
+      'campaign', cid, 'seed', seed, 'createdAt', now, 'gen', 1)
     redis.call('ZADD', KEYS[7], now, sig)
+  else
+    -- The farm keeps per signature the finding with the lowest seed (equal seeds, from two
+    -- campaigns: the smaller JSON text), whatever order the ranges arrive in. A lower seed replaces
+    -- the stored finding and drops its shrink: the next generation is minimized again.
+    local gseed = tonumber(redis.call('HGET', fkey, 'seed'))
+    if tonumber(seed) < gseed or (tonumber(seed) == gseed and json < redis.call('HGET', fkey, 'raw')) then
+      redis.call('HSET', fkey, 'raw', json, 'seed', seed, 'status', 'new')
+      redis.call('HINCRBY', fkey, 'gen', 1)
+      redis.call('HDEL', fkey, 'minimized', 'trace', 'reason', 'minimizedAt')
+    end
   end
   local st = redis.call('HGET', fkey, 'status')
   if st == 'new' or st == 'queued' then redis.call('SADD', KEYS[6], sig) end
-  if st == 'new' then table.insert(out, sig) end
+  -- Only the batch that holds the stored finding queues its minimize job (with the job data it has).
+  if st == 'new' and redis.call('HGET', fkey, 'raw') == json then
+    table.insert(out, sig)
+    table.insert(out, tonumber(redis.call('HGET', fkey, 'gen') or '1'))
+  end
 end
 finish(camp, now)
 return out
@@ -150,12 +172,15 @@ return out
 
 /**
  * Records a minimize result once, then releases the signature in every campaign that waits on it
- * and completes those whose ranges are all recorded. KEYS: finding, finding campaigns.
- * ARGV: status, minimized json, trace, reason, now, key prefix, signature.
+ * and completes those whose ranges are all recorded. A result of an older generation (a lower seed
+ * replaced the finding meanwhile) is ignored: the campaigns wait for the current one's.
+ * KEYS: finding, finding campaigns. ARGV: status, minimized json, trace, reason, now, key prefix,
+ * signature, generation.
  */
 const RECORD_MINIMIZED = FINISH_LUA + `
 local st = redis.call('HGET', KEYS[1], 'status')
 if not st then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'gen') or '1') ~= tonumber(ARGV[8]) then return 0 end
 if st ~= 'minimized' and st ~= 'failed' then
   redis.call('HSET', KEYS[1], 'status', ARGV[1], 'minimized', ARGV[2], 'trace', ARGV[3], 'reason', ARGV[4], 'minimizedAt', ARGV[5])
 end
@@ -201,8 +226,16 @@ for _, s in ipairs(f) do table.insert(out, s) end
 return out
 `;
 
+/**
+ * new → queued for the current generation. Returns 1 the first time a signature is queued (a new
+ * signature to the farm), 2 for a later generation, 0 when nothing changed. KEYS: finding. ARGV: gen.
+ */
 const MARK_QUEUED = `
-if redis.call('HGET', KEYS[1], 'status') == 'new' then redis.call('HSET', KEYS[1], 'status', 'queued') return 1 end
+if redis.call('HGET', KEYS[1], 'status') == 'new' and tonumber(redis.call('HGET', KEYS[1], 'gen') or '1') == tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'status', 'queued')
+  if redis.call('HSETNX', KEYS[1], 'counted', '1') == 1 then return 1 end
+  return 2
+end
 return 0
 `;
 
@@ -221,28 +254,6 @@ if st == 'pending' or st == 'running' then
 end
 return st
 `;
-
-/**
- * Creates a campaign, or finds the one an earlier call with the same request id created: one
- * script, so a request id never points at a campaign that does not exist. KEYS: request key (or
- * ''), campaign, campaigns. ARGV: id, digest, ttl s, created, then field/value pairs.
- * Returns {existing id, its digest} or {}.
- */
-const CREATE_CAMPAIGN = `
-if KEYS[1] ~= '' then
-  local cur = redis.call('GET', KEYS[1])
-  if cur then
-    local bar = string.find(cur, '|', 1, true)
-    return {string.sub(cur, 1, bar - 1), string.sub(cur, bar + 1)}
-  end
-  redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
-end
-for i = 5, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-return {}
-`;
-
-export const REQUEST_TTL_S = 7 * 24 * 3600;
 
 export function newCampaignId(): string {
   return `c${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
@@ -274,6 +285,7 @@ export class FarmStore {
       batchSize: spec.batchSize,
       jobsTotal: spec.jobsTotal,
       coverage: spec.coverage ? 1 : 0,
+      ...(spec.exhaustive ? { preemptions: spec.exhaustive.bound, maxSchedules: spec.exhaustive.maxSchedules } : {}),
       jobsDone: 0,
       schedules: 0,
       steps: 0,
@@ -282,18 +294,20 @@ export class FarmStore {
       updatedAt: now,
       ...(request ? { requestId: request.id } : {}),
     };
-    const args = [id, request?.digest ?? '', String(REQUEST_TTL_S), String(now), ...Object.entries(fields).flatMap(([k, v]) => [k, String(v)])];
-    const out = (await this.redis.eval(CREATE_CAMPAIGN, 3, request ? keys.request(request.id) : '', keys.campaign(id), keys.campaigns, ...args)) as string[];
-    if (out.length === 2) return { id: out[0], existing: true, digest: out[1] };
-    return { id, existing: false, digest: request?.digest ?? '' };
+    return createOnce({
+      redis: this.redis,
+      request: request && { key: keys.request(request.id), digest: request.digest },
+      recordKey: keys.campaign(id),
+      indexKey: keys.campaigns,
+      id,
+      createdAt: now,
+      fields,
+    });
   }
 
   /** The campaign a request id created, and that request's digest. */
   async requestCampaign(rid: string): Promise<{ id: string; digest: string } | null> {
-    const v = await this.redis.get(keys.request(rid));
-    if (!v) return null;
-    const bar = v.indexOf('|');
-    return { id: v.slice(0, bar), digest: v.slice(bar + 1) };
+    return readRequest(this.redis, keys.request(rid));
   }
 
   /** Every fuzz job is on the queue: a pending campaign becomes running. */
@@ -322,6 +336,7 @@ export class FarmStore {
       .exec()) as [unknown, unknown][] as [[null, Record<string, string>], [null, Record<string, string>], [null, number], [null, number], [null, number], [null, number]];
     if (!h || !h.id) return null;
     const failedRanges = nfailed > 0 ? await this.failedRanges(id, nfailed) : [];
+    const certificate = h.strategy === 'exhaustive' ? await this.certificate(id, h) : null;
     return {
       id: h.id,
       name: h.name ?? '',
@@ -347,7 +362,16 @@ export class FarmStore {
       computeMs: num(h.computeMs),
       failedRanges,
       failedRangeCount: nfailed,
+      certificate,
     };
+  }
+
+  /** Reads an exhaustive campaign's prefix outcomes and failed prefixes into its certificate. */
+  private async certificate(id: string, h: Record<string, string>): Promise<Certificate & { maxSchedules: number }> {
+    const [raw, failed] = await Promise.all([this.redis.hgetall(keys.prefixes(id)), this.redis.hkeys(keys.failed(id))]);
+    const outcomes = new Map<number, PrefixOutcome>(Object.entries(raw).map(([k, v]) => [Number(k), JSON.parse(v) as PrefixOutcome]));
+    const x = { bound: num(h.preemptions), maxSchedules: num(h.maxSchedules) };
+    return { ...certificateOf(x, num(h.jobsTotal), outcomes, new Set(failed.map(Number))), maxSchedules: x.maxSchedules };
   }
 
   /** Up to MAX_LISTED_FAILED failed ranges, by seed (the lowest when there are at most 1000). */
@@ -426,10 +450,17 @@ export class FarmStore {
     return new Set((await this.redis.smembers(keys.ranges(id))).map(Number));
   }
 
-  async recordFuzz(r: FuzzResult): Promise<{ recorded: boolean; jobsDone: number; newSignatures: string[]; missing: boolean }> {
+  /**
+   * Records a fuzz batch; `newSignatures` are the signatures (with their generation) whose minimize
+   * job is not queued yet: new to the farm, or whose stored finding this batch's lower seed replaced.
+   */
+  async recordFuzz(r: FuzzResult): Promise<{ recorded: boolean; jobsDone: number; newSignatures: { signature: string; gen: number }[]; missing: boolean }> {
     const id = r.campaign;
     // A set union is idempotent, so coverage needs no guard (and goes first: a retry redoes it).
     for (let i = 0; i < r.coverage.length; i += 1000) await this.redis.sadd(keys.coverage(id), ...r.coverage.slice(i, i + 1000));
+    // A prefix job's outcome is a pure function of its prefix: writing it again writes the same
+    // value. It goes before the guarded counters, so a campaign counted done has every outcome.
+    if (r.exhaustive) await this.redis.hset(keys.prefixes(id), String(r.seedStart), JSON.stringify(r.exhaustive));
     const ks = [keys.campaign(id), keys.ranges(id), keys.oracles(id), keys.sigs(id), keys.found(id), keys.minpending(id), keys.findings];
     const args: (string | number)[] = [r.seedStart, r.schedules, r.steps];
     const ors = Object.entries(r.byOracle);
@@ -443,12 +474,17 @@ export class FarmStore {
     args.push(Date.now(), id, Math.round(r.elapsedMs));
     const out = (await this.redis.eval(RECORD_FUZZ, ks.length, ...ks, ...args.map(String))) as (number | string)[];
     if (out[0] === -1) return { recorded: false, jobsDone: 0, newSignatures: [], missing: true };
-    return { recorded: out[0] === 1, jobsDone: Number(out[1]), newSignatures: out.slice(2).map(String), missing: false };
+    const newSignatures: { signature: string; gen: number }[] = [];
+    for (let i = 2; i + 1 < out.length; i += 2) newSignatures.push({ signature: String(out[i]), gen: Number(out[i + 1]) });
+    return { recorded: out[0] === 1, jobsDone: Number(out[1]), newSignatures, missing: false };
   }
 
-  /** new → queued; true when this call made the change (once per signature). */
-  async markQueued(sig: string): Promise<boolean> {
-    return (await this.redis.eval(MARK_QUEUED, 1, keys.finding(sig))) === 1;
+  /**
+   * new → queued for generation `gen`; true when this call queued the signature for the first time
+   * (once per signature, whatever the later generations).
+   */
+  async markQueued(sig: string, gen: number): Promise<boolean> {
+    return (await this.redis.eval(MARK_QUEUED, 1, keys.finding(sig), String(gen))) === 1;
   }
 
   async recordMinimized(r: MinimizedResult): Promise<void> {
@@ -464,6 +500,7 @@ export class FarmStore {
       String(Date.now()),
       PREFIX,
       r.signature,
+      String(r.gen),
     );
   }
 
@@ -487,6 +524,7 @@ export class FarmStore {
     const minimized = h.minimized ? (JSON.parse(h.minimized) as Finding) : null;
     return {
       summary: summaryOf(raw, h.status as FindingStatus, h.campaign, raw.seed),
+      gen: num(h.gen) || 1,
       raw,
       minimized,
       trace: h.trace ?? '',
@@ -511,6 +549,23 @@ export class FarmStore {
       if (r) out.push(r.summary);
     }
     return out;
+  }
+
+  /**
+   * A campaign's finding of a signature: the farm's record when its stored finding is the
+   * campaign's (lowest seed), else the campaign's as found (another campaign holds a lower seed:
+   * the farm shrinks only that one), with the reason. Null when the campaign has no such finding.
+   */
+  async campaignFindingRecord(campaign: string, sig: string): Promise<FindingRecord | null> {
+    const [own, raw] = await Promise.all([this.redis.hget(keys.found(campaign), sig), this.redis.hget(keys.finding(sig), 'raw')]);
+    if (!own) return null;
+    const rec = await this.getFinding(sig);
+    if (rec && raw === own) return rec;
+    const f = JSON.parse(own) as Finding;
+    const reason = rec
+      ? `not minimized: the farm shrinks a signature's lowest seed over all campaigns, seed ${rec.raw.seed} of ${rec.raw.scenario.name} (\`campaign findings\` without a campaign); this is campaign ${campaign}'s finding as found`
+      : '';
+    return { summary: summaryOf(f, rec?.summary.status ?? 'new', rec?.summary.campaign ?? campaign, f.seed), gen: rec?.gen ?? 1, raw: f, minimized: null, trace: '', reason };
   }
 
   /** The finding a campaign found for a signature, at its lowest seed. */

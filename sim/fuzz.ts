@@ -1,7 +1,7 @@
 import { Simulator } from './run.ts';
 import type { CompiledScenario } from './scenario/compiled.ts';
 import type { Variant } from './variants/presets.ts';
-import { makeChooser, threadCount, type StrategySpec } from './schedule/strategy.ts';
+import { makeChooser, seedStrategy, threadCount, type StrategySpec } from './schedule/strategy.ts';
 import { FINDING_FORMAT, violationSignature, type Finding } from './finding.ts';
 import { SIM_VERSION } from './version.ts';
 import { NOT_A_RACE, type OracleName } from './oracles/violation.ts';
@@ -84,7 +84,8 @@ export function runSeeds(
         simVersion: SIM_VERSION,
         scenario: sc.source,
         variant: { name: variant.name, sites: variant.sites },
-        strategy,
+        // Under --depth auto, the depth this seed ran at: the file names its schedule on its own.
+        strategy: seedStrategy(strategy, seed),
         seed,
         decisions: r.decisions,
         oracle: v.oracle,

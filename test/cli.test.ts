@@ -117,7 +117,7 @@ describe('racefarm CLI', function () {
       ]);
     });
 
-    it('--json prints {schedules, steps, coverage, findings, elapsedMs} and writes DIR/<signature>.json', () => {
+    it('--json prints {schedules, steps, coverage, findings, elapsedMs} and writes DIR/<scenario>.<signature>.json', () => {
       assert.deepEqual(Object.keys(two).sort(), ['coverage', 'elapsedMs', 'findings', 'schedules', 'steps']);
       assert.equal(two.schedules, 6000);
       assert.ok(two.steps > two.schedules);
@@ -128,7 +128,7 @@ describe('racefarm CLI', function () {
       for (const f of two.findings) {
         assert.deepEqual(Object.keys(f).sort(), ['class', 'file', 'oracle', 'seed', 'signature']);
         assert.equal(f.class, f.oracle === 'split-mapping' ? 'invariant' : f.oracle === 'step-budget' ? 'limit' : 'observable');
-        assert.equal(f.file, join(tmp, 'w2', `${f.signature}.json`));
+        assert.equal(f.file, join(tmp, 'w2', `cow-two-pages.${f.signature}.json`));
         const saved = JSON.parse(readFileSync(f.file, 'utf8')) as Record<string, unknown>;
         assert.equal(saved.format, 'racefarm-finding/1');
         assert.equal(saved.signature, f.signature);
@@ -146,7 +146,7 @@ describe('racefarm CLI', function () {
       assert.deepEqual(key(one), key(two));
       for (const f of two.findings) {
         const a = readFileSync(f.file, 'utf8');
-        const b = readFileSync(join(tmp, 'w1', `${f.signature}.json`), 'utf8');
+        const b = readFileSync(join(tmp, 'w1', `cow-two-pages.${f.signature}.json`), 'utf8');
         assert.equal(a, b, `finding file ${f.signature} is byte-identical`);
       }
     });

@@ -13,7 +13,7 @@ import { estimateSteps, type StrategySpec } from '../sim/schedule/strategy.ts';
 import { runSeeds, type BatchResult } from '../sim/fuzz.ts';
 import { checkFindingShape, replayFinding } from '../sim/replay.ts';
 import type { Finding } from '../sim/finding.ts';
-import { FarmClient, isGrpcError, type CampaignEvent } from '../farm/client.ts';
+import { FarmClient, isGrpcError, type CampaignEvent } from '../cli/farmClient.ts';
 import { PREFIX, connectRedis } from '../farm/config.ts';
 import { QUEUES } from '../farm/jobs.ts';
 import { keys } from '../farm/keys.ts';
@@ -133,7 +133,7 @@ describe('farm end to end (redis + coordinator + 2 workers)', function () {
     const r = await runFarmCli(['campaign', 'findings', campaignId, '--out', out, '--coordinator', client.address]);
     assert.equal(r.code, 0, r.err);
     const files = readdirSync(out).sort();
-    assert.deepEqual(files, local.findings.map((f) => `${f.signature}.json`).sort());
+    assert.deepEqual(files, local.findings.map((f) => `${SCENARIO}.${f.signature}.json`).sort());
     for (const file of files) {
       const f = checkFindingShape(JSON.parse(readFileSync(join(out, file), 'utf8')));
       const rr = replayFinding(f);
@@ -157,7 +157,9 @@ describe('farm end to end (redis + coordinator + 2 workers)', function () {
     await expectInvalid(client.startCampaign({ ...ok, scenario_name: '', scenario_json: JSON.stringify(bad) }), 'scenario_json.threads[0].ops[0]');
     await expectInvalid(client.startCampaign({ ...ok, variant_preset: 'v9.99' }), 'variant_preset');
     await expectInvalid(client.startCampaign({ ...ok, variant_preset: '', variant_json: '{"sites":{"cow.clearPte":"sometimes"}}' }), 'variant_json.sites.cow.clearPte');
-    await expectInvalid(client.startCampaign({ ...ok, strategy: 'exhaustive' }), 'strategy');
+    // The farm runs exhaustive campaigns (decision-prefix jobs, test/farm.exhaustive.test.ts), without seeds.
+    await expectInvalid(client.startCampaign({ ...ok, strategy: 'exhaustive' }), 'seed_count');
+    await expectInvalid(client.startCampaign({ ...ok, strategy: 'no-such-strategy' }), 'strategy');
     await expectInvalid(client.startCampaign({ ...ok, strategy: 'coverage' }), 'strategy');
     await expectInvalid(client.startCampaign({ ...ok, depth: 99 }), 'depth');
     await expectInvalid(client.startCampaign({ ...ok, seed_count: '0' }), 'seed_count');

@@ -7,7 +7,7 @@ import { resolvePreset } from '../sim/variants/resolve.ts';
 import { estimateSteps, type StrategySpec } from '../sim/schedule/strategy.ts';
 import { runSeeds, type BatchResult } from '../sim/fuzz.ts';
 import { replayFinding } from '../sim/replay.ts';
-import { FarmClient } from '../farm/client.ts';
+import { FarmClient } from '../cli/farmClient.ts';
 import { PREFIX, connectRedis } from '../farm/config.ts';
 import { QUEUES, fuzzJobId } from '../farm/jobs.ts';
 import type { CampaignView } from '../farm/store.ts';

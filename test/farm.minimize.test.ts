@@ -1,32 +1,15 @@
 import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { catalogEntry } from '../sim/scenario/catalog.ts';
-import { FarmClient } from '../farm/client.ts';
+import { FarmClient } from '../cli/farmClient.ts';
 import { PREFIX, connectRedis } from '../farm/config.ts';
 import { QUEUES } from '../farm/jobs.ts';
 import { TestRedis } from './helpers/redis.ts';
 import { startCoordinatorProc, startWorkerProc, until, type FarmProc } from './helpers/farm.ts';
+import { livelockScenario } from './helpers/livelock.ts';
 
 /** Two attempts, 100 ms apart, failed jobs swept every 300 ms. */
 const ENV = { RACEFARM_JOB_ATTEMPTS: '2', RACEFARM_JOB_BACKOFF_MS: '100', RACEFARM_SWEEP_MS: '300' };
-
-/**
- * smmu-upgrade-livelock grown to 8 devices of 31 accesses each, up to 1000 PRI round trips per
- * access: seed 200 runs into the step budget (sim 0.5.0). At maxSteps 1e6 its trace table was longer than V8's
- * longest string; 20,000 steps (a 14 MB table before the cap) keep this test fast.
- */
-function livelockScenario(maxSteps: number): string {
-  const base = structuredClone(catalogEntry('smmu-upgrade-livelock')!.scenario) as any;
-  base.name = 'smmu-livelock-8dev';
-  base.variant = 'v4.15';
-  base.world = { ...base.world, maxSteps, maxRetries: 1000 };
-  base.devices = Array.from({ length: 8 }, (_, i) => ({ name: `dev${i}`, ats: true }));
-  const ops: unknown[] = [['read', 'A', 0]];
-  for (let i = 0; i < 30; i++) ops.push(['write', 'A', 0, i + 1]);
-  base.threads = [base.threads[0], ...base.devices.map((d: { name: string }) => ({ name: d.name, on: `device:${d.name}`, ops }))];
-  return JSON.stringify(base);
-}
 
 describe('farm minimize failures and bounded traces', function () {
   this.timeout(60_000);
@@ -91,7 +74,7 @@ describe('farm minimize failures and bounded traces', function () {
 
   it('a long step-budget run gets a bounded trace that says what it left out', async () => {
     procs.push(await startWorkerProc(redis.url, { env: ENV }));
-    const started = await client.startCampaign({ scenario_json: livelockScenario(20_000), variant_preset: 'v4.15', seed_start: '200', seed_count: '1', batch_size: 1 });
+    const started = await client.startCampaign({ scenario_json: JSON.stringify(livelockScenario(20_000)), variant_preset: 'v4.15', seed_start: '200', seed_count: '1', batch_size: 1 });
     const done = await until(async () => {
       const c = await client.getCampaign(started.id);
       return c.state !== 'running' && c.state !== 'pending' ? c : undefined;

@@ -100,7 +100,10 @@ describe('farm safety: malformed gRPC requests against a live coordinator (token
     new Promise<grpc.ServiceError | null>((resolve) => typed[method](req, md, { deadline: Date.now() + 20_000 }, (e: grpc.ServiceError | null) => resolve(e)));
 
   it('every RPC, the Watch stream and Health.Watch included, is refused without the token', async () => {
-    const methods = ['StartCampaign', 'GetCampaign', 'CancelCampaign', 'RetryCampaign', 'ListCampaigns', 'ListFindings', 'GetFinding', 'Reproduce'];
+    // Every unary method of the service definition, so a new RPC is covered the day it is added.
+    const definition = loadProtos().farm.service as Record<string, { requestStream: boolean; responseStream: boolean }>;
+    const methods = Object.entries(definition).filter(([, d]) => !d.requestStream && !d.responseStream).map(([name]) => name);
+    assert.ok(methods.includes('StartComparison') && methods.includes('CancelComparison'), methods.join(', '));
     for (const m of methods) {
       const e = await rawCall(m, new Uint8Array(), new grpc.Metadata());
       assert.equal(e?.code, grpc.status.UNAUTHENTICATED, `${m}: ${e?.details}`);

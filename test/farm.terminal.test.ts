@@ -6,7 +6,7 @@ import { compileScenario } from '../sim/scenario/compile.ts';
 import { resolvePreset } from '../sim/variants/resolve.ts';
 import { estimateSteps } from '../sim/schedule/strategy.ts';
 import { runSeeds, type BatchResult } from '../sim/fuzz.ts';
-import { FarmClient } from '../farm/client.ts';
+import { FarmClient } from '../cli/farmClient.ts';
 import { PREFIX, connectRedis } from '../farm/config.ts';
 import { QUEUES, fuzzJobId } from '../farm/jobs.ts';
 import type { CampaignView } from '../farm/store.ts';

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { catalogEntry } from '../sim/scenario/catalog.ts';
@@ -8,20 +7,10 @@ import { compileScenario } from '../sim/scenario/compile.ts';
 import { resolvePreset } from '../sim/variants/resolve.ts';
 import { estimateSteps } from '../sim/schedule/strategy.ts';
 import { runSeeds } from '../sim/fuzz.ts';
-import { FarmClient } from '../farm/client.ts';
+import { FarmClient } from '../cli/farmClient.ts';
+import { makeCerts } from './helpers/certs.ts';
 import { TestRedis } from './helpers/redis.ts';
 import { startCoordinatorProc, startWorkerProc, type FarmProc } from './helpers/farm.ts';
-
-/** A throwaway CA and a server certificate for 127.0.0.1 / localhost. */
-function makeCerts(dir: string): { ca: string; cert: string; key: string } | null {
-  const run = (args: string[]) => spawnSync('openssl', args, { cwd: dir, stdio: 'ignore' }).status === 0;
-  writeFileSync(join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  const ok =
-    run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=racefarm-test-ca']) &&
-    run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']) &&
-    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'ext.cnf']);
-  return ok ? { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server.key') } : null;
-}
 
 describe('farm over rediss:// with a password', function () {
   this.timeout(60_000);

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CATALOG } from '../sim/scenario/catalog.ts';
@@ -16,6 +14,7 @@ import { StateRecorder } from '../sim/trace/state.ts';
 import { RandomChooser } from '../sim/schedule/random.ts';
 import { SIM_VERSION } from '../sim/version.ts';
 import type { Finding } from '../sim/finding.ts';
+import { CHROMIUM, consoleLines, runChromium } from './helpers/chromium.ts';
 
 const ARTIFACTS = resolve('test-artifacts');
 
@@ -130,27 +129,9 @@ describe('HTML trace', function () {
   });
 
   describe('in headless Chromium', () => {
-    const chromium = [process.env.CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => p && existsSync(p));
-    const run = (args: string[], url: string) => {
-      const profile = mkdtempSync(join(tmpdir(), 'racefarm-chromium-'));
-      try {
-        return spawnSync(
-          chromium!,
-          [
-            '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-            '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--enable-logging=stderr', '--v=0',
-            '--window-size=1400,1000', ...args, url,
-          ],
-          { encoding: 'utf8', timeout: 60_000 },
-        );
-      } finally {
-        rmSync(profile, { recursive: true, force: true });
-      }
-    };
-
     for (const name of ['cow-two-pages', 'kvm-stale-spte']) {
       it(`${name}: opens with no console errors, the script runs and pins the highlighted violation; screenshot in test-artifacts/`, function () {
-        if (!chromium) {
+        if (!CHROMIUM) {
           this.skip(); // chromium not installed: apt-get install -y chromium (or set CHROMIUM=/path)
         }
         const page = name === 'cow-two-pages' ? out : renderFindingHtml(shrunk(name));
@@ -159,10 +140,9 @@ describe('HTML trace', function () {
         const file = join(ARTIFACTS, `trace-${name}.html`);
         writeFileSync(file, page.html);
         const url = pathToFileURL(file).href;
-        const dom = run(['--dump-dom'], url);
+        const dom = runChromium(['--dump-dom'], url);
         assert.equal(dom.status, 0, dom.stderr);
-        const consoleLines = dom.stderr.split('\n').filter((l) => /:CONSOLE[:(]/.test(l));
-        assert.deepEqual(consoleLines, [], 'console messages');
+        assert.deepEqual(consoleLines(dom.stderr), [], 'console messages');
         assert.match(dom.stdout, /<body data-ready="1">/, 'the inline script ran to the end');
         const v = page.run.violations.find((x) => x.thread >= 0)!;
         const row = rowOf(dom.stdout, v.step);
@@ -170,7 +150,7 @@ describe('HTML trace', function () {
         assert.match(dom.stdout, new RegExp(`State after step ${v.step}\\b`));
         assert.match(dom.stdout, /class="stale"/, 'the state panel marks the stale entry');
         const shot = join(ARTIFACTS, `trace-${name}.png`);
-        const s = run([`--screenshot=${shot}`], url);
+        const s = runChromium([`--screenshot=${shot}`], url);
         assert.equal(s.status, 0, s.stderr);
         assert.ok(existsSync(shot));
       });

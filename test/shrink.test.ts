@@ -17,7 +17,9 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
   'soft-dirty-device-write': { steps: 18, threads: 2 }, // 19 → 18 (0.5.0: clear_refs' VM_SOFTDIRTY pass under down_write is 3 steps)
   'zap-gather-free': { steps: 12, threads: 2 }, // → 12 (0.5.0: tlb_finish_mmu's dec_tlb_flush_pending step)
   'kvm-stale-spte': { steps: 27, threads: 3 }, // 32 → 27, 3 threads (0.5.0: +1 hva_to_pfn_fast step; cpu0 stays — with a CPU thread reclaim defers its TLB flush, should_defer_flush, so the unmapping step the signature names is ptep_get_and_clear + set_tlb_ubc_flush_pending; without it, ptep_clear_flush)
-  'intel-svm-cow': { steps: 17, threads: 3 }, // 31 → 17
+  'intel-svm-cow': { steps: 17, threads: 3 }, // 31 → 17 (0.6.0: the PASID-state deferral while active: 31 → 17, 2 threads)
+  'intel-svm-writeback': { steps: 31, threads: 3 }, // 0.6.0: 32 → 31, every thread is in the race (the device's writes, writeback's deferred flush, reclaim)
+  'ksm-stale-tlb': { steps: 52, threads: 4 }, // 0.6.0, from pct depth 5's first (seed 2,720): 64 → 52, 4 threads (clear_refs, MADV_FREE, ksmd and the stale CPU write)
   'smmu-upgrade-livelock': { steps: 69, threads: 2 }, // → 69: maxRetries PRI round trips are the race (0.5.0: +3 clear_refs steps)
   'writeback-device-write': { steps: 22, threads: 2 }, // 33 → 22
   'mprotect-device-write': { steps: 9, threads: 2 }, // 11 → 9
@@ -33,11 +35,12 @@ const BOUNDS: Record<string, { steps: number; threads: number }> = {
 const SEARCH_SEEDS = 40000; // mprotect-soft-dirty-anon's first random hit is seed 28310 (0.5.0)
 const MAX_RUNS = 4000;
 
-// Races uniform random scheduling does not reach (test/scenarios.test.ts budgets with random: null): start from pct's first.
-const PCT_ONLY = new Set(['unmap-window-madv-free']);
+// Races uniform random scheduling does not reach (test/scenarios.test.ts budgets with random: null): start from pct's first, at this depth.
+const PCT_ONLY: Record<string, number> = { 'unmap-window-madv-free': 3, 'ksm-stale-tlb': 5 };
 
 function firstFinding(entry: CatalogEntry): Finding {
-  return firstCatalogFinding(entry, SEARCH_SEEDS, PCT_ONLY.has(entry.scenario.name) ? 'pct' : 'random');
+  const depth = PCT_ONLY[entry.scenario.name];
+  return depth === undefined ? firstCatalogFinding(entry, SEARCH_SEEDS) : firstCatalogFinding(entry, SEARCH_SEEDS, 'pct', 2000, depth);
 }
 
 function threadsInTrace(f: Finding): number {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { FarmClient } from '../farm/client.ts';
+import { FarmClient } from '../cli/farmClient.ts';
 import { CATALOG } from '../sim/scenario/catalog.ts';
 import { firstCatalogFinding } from '../sim/shrink/catalogFinding.ts';
 import { replayFinding } from '../sim/replay.ts';

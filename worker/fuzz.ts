@@ -13,7 +13,7 @@ const CHUNK_MS = 50;
 
 const compiled = new Map<string, { sc: CompiledScenario; variant: Variant }>();
 
-function prepare(data: FuzzJobData): { sc: CompiledScenario; variant: Variant } {
+export function prepare(data: FuzzJobData): { sc: CompiledScenario; variant: Variant } {
   let c = compiled.get(data.campaign);
   if (!c) {
     const src = { ...data.scenario, world: { ...data.scenario.world, maxSteps: data.maxSteps } };
@@ -30,6 +30,8 @@ function prepare(data: FuzzJobData): { sc: CompiledScenario; variant: Variant } 
  * the whole range gives (sums, the lowest seed per signature, the union of coverage features).
  */
 export async function runFuzzRange(data: FuzzJobData): Promise<BatchResult> {
+  const strategy = data.strategy;
+  if (strategy.name === 'exhaustive') throw new Error('a prefix job of an exhaustive campaign is not a seed range (worker/exhaustive.ts runs it)');
   const { sc, variant } = prepare(data);
   const out = emptyBatch();
   const end = data.seedStart + data.seedCount;
@@ -39,7 +41,7 @@ export async function runFuzzRange(data: FuzzJobData): Promise<BatchResult> {
   for (let s = data.seedStart; s < end; ) {
     const n = Math.min(chunk, end - s);
     const t0 = performance.now();
-    mergeBatches(out, cov ? runCoverageCampaign(sc, variant, data.strategy, s, n, cov) : runSeeds(sc, variant, data.strategy, s, n));
+    mergeBatches(out, cov ? runCoverageCampaign(sc, variant, strategy, s, n, cov) : runSeeds(sc, variant, strategy, s, n));
     const ms = performance.now() - t0;
     chunk = Math.max(1, Math.min(100_000, Math.round(ms > 0 ? (n * CHUNK_MS) / ms : n * 4), n * 4));
     s += n;

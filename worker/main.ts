@@ -15,6 +15,8 @@ import {
   type MinimizedResult,
 } from '../farm/jobs.ts';
 import { runFuzzRange } from './fuzz.ts';
+import { SimThread } from '../coordinator/simThread.ts';
+import { runExploreJob } from './explore.ts';
 import { minimizeFinding } from './minimize.ts';
 import { WorkerMetrics, serveMetrics, type MetricSink, type MetricsServer, type WorkerMetricEvent } from '../farm/metrics.ts';
 
@@ -36,6 +38,8 @@ export interface WorkerOptions {
   readonly metricsExplicit?: boolean;
   /** Where metric events go (set by a worker thread: its parent); default: this process's registry. */
   readonly sink?: MetricSink;
+  /** Bearer token for `/metrics`; absent: /metrics is open. */
+  readonly metricsToken?: string;
 }
 
 export interface WorkerHandle {
@@ -58,8 +62,8 @@ export async function startWorker(opts: WorkerOptions): Promise<WorkerHandle> {
   if (opts.metrics) {
     const metrics = new WorkerMetrics();
     sink ??= metrics;
-    server = await serveMetrics(metrics.registry, opts.metrics, { explicit: opts.metricsExplicit ?? true, log: opts.log });
-    opts.log?.(`worker metrics on ${server.url}`);
+    server = await serveMetrics(metrics.registry, opts.metrics, { explicit: opts.metricsExplicit ?? true, log: opts.log, token: opts.metricsToken });
+    // Not logged here: `racefarm worker` prints the address once, on stdout (cli/farm.ts).
   }
   let h: Omit<WorkerHandle, 'metricsUrl'>;
   try {
@@ -93,6 +97,9 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
     maxStalledCount: timing.maxStalledCount,
   };
 
+  // Prefix jobs of exhaustive campaigns run on a simulation thread of their own (started at the
+  // first one): a search is not cut into chunks, and this event loop must renew the job's lock.
+  const sim = new SimThread({ maxQueued: 16, timeoutMs: 2 ** 31 - 1 });
   const want = new Set<string>(opts.queues ?? WORKER_QUEUES);
   const consumers: Worker[] = [];
   if (want.has(QUEUES.fuzz)) consumers.push(new Worker<FuzzJobData>(
@@ -105,9 +112,12 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
         return { skipped: state ?? 'no such campaign' };
       }
       const t0 = performance.now();
-      const b = await runFuzzRange(d);
+      // A prefix job of an exhaustive campaign, or a seed range.
+      const prefixJob = d.exhaustive ? await sim.prefixJob(d) : null;
+      const explored = d.explore ? await runExploreJob(d) : null;
+      const b = prefixJob ? prefixJob.batch : (explored ?? (await runFuzzRange(d)));
       const labels = { campaign: d.campaign, scenario: d.scenario.name, variant: d.variant.name, strategy: d.strategy.name };
-      record({ kind: 'fuzz', labels, schedules: b.schedules, steps: b.steps, seconds: (performance.now() - t0) / 1000 });
+      record({ kind: 'fuzz', labels, schedules: b.schedules, steps: b.steps, seconds: (performance.now() - t0) / 1000, ...(explored ? { programs: explored.programs } : {}) });
       const result: FuzzResult = {
         kind: 'fuzz',
         campaign: d.campaign,
@@ -120,6 +130,8 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
         coverage: b.coverage ?? [],
         worker: id,
         elapsedMs: performance.now() - t0,
+        ...(prefixJob ? { exhaustive: prefixJob.outcome } : {}),
+        ...(explored ? { programs: explored.programs } : {}),
       };
       await results.add('fuzz', result, { jobId: fuzzResultJobId(d.campaign, d.seedStart) });
       record({ kind: 'job', queue: QUEUES.fuzz, state: 'completed' });
@@ -138,13 +150,14 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
       const result: MinimizedResult = {
         kind: 'minimized',
         signature: job.data.signature,
+        gen: job.data.gen ?? 1,
         ok: m.ok,
         finding: m.finding,
         trace: m.trace,
         reason: m.reason,
         elapsedMs: performance.now() - t0,
       };
-      await results.add('minimized', result, { jobId: minimizedResultJobId(job.data.signature) });
+      await results.add('minimized', result, { jobId: minimizedResultJobId(job.data.signature, job.data.gen ?? 1) });
       record({ kind: 'job', queue: QUEUES.minimize, state: 'completed' });
       return { ok: m.ok };
     },
@@ -159,13 +172,13 @@ async function startOne(opts: WorkerOptions, sink: MetricSink | undefined): Prom
     });
   }
   await Promise.all(consumers.map((w) => w.waitUntilReady()));
-  log(`worker ${id} ready`);
 
   let closing: Promise<void> | undefined;
   return {
     close() {
       closing ??= (async () => {
         await Promise.all(consumers.map((w) => w.close()));
+        await sim.close();
         await results.close();
         await redis.quit().catch(() => redis.disconnect());
       })();

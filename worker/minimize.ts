@@ -3,6 +3,8 @@ import { replayFinding } from '../sim/replay.ts';
 import { renderTable } from '../sim/trace/table.ts';
 import { shrinkFinding } from '../sim/shrink/shrink.ts';
 import { isRace } from '../sim/fuzz.ts';
+import { programSeedOf } from '../sim/generate/generation.ts';
+import { minimizeFinding as minimizeProgram } from '../sim/generate/minimization.ts';
 
 export interface MinimizeOutcome {
   /** The finding still fires its oracle. */
@@ -35,7 +37,8 @@ function minimizeOrThrow(f: Finding): MinimizeOutcome {
   let shrunk = f;
   if (isRace(f.oracle)) {
     try {
-      shrunk = shrinkFinding(f, { maxRuns: 4000 }).finding;
+      // A generated program (an explore campaign's finding): program first, then schedule.
+      shrunk = programSeedOf(f.scenario) !== null ? minimizeProgram(f).finding : shrinkFinding(f, { maxRuns: 4000 }).finding;
     } catch (e) {
       return { ok: false, finding: null, trace: '', reason: `shrink failed: ${(e as Error).message}` };
     }

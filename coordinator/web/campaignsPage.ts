@@ -24,7 +24,7 @@ ${rows.map(({ view: c, byClass }) => {
   return html`<tr data-campaign="${c.id}" data-state="${c.state}">
 <td><a href="${link()}" class="mono">${c.id}</a>${c.name ? html`<br>${c.name}` : ''}</td>
 <td class="state-${c.state}">${c.state}</td><td>${c.scenario}</td><td>${c.variant}</td><td>${c.strategy}${c.strategy === 'exhaustive' ? html` (depth ${c.depth})` : ''}</td>
-<td class="num">[${c.seedStart}, ${c.seedStart + c.seedCount})</td>
+<td class="num">${c.certificate ? html`${c.certificate.prefixes} prefixes${c.certificate.complete ? html`, certified K=${c.certificate.bound}` : c.certificate.race ? html`, race ${c.certificate.race.oracle}` : ''}` : html`[${c.seedStart}, ${c.seedStart + c.seedCount})`}</td>
 <td>${progress(c.jobsDone, c.jobsTotal)}</td><td class="num">${c.schedules}</td>
 ${classes.map((cls) => html`<td class="num cls-${cls}" data-class="${cls}">${byClass[cls] > 0 ? html`<a href="${link(cls)}">${byClass[cls]}</a>` : '0'}</td>`)}
 <td class="num">${c.coverage ? c.coverageFeatures : 'not collected'}</td><td>${when(c.createdAtMs)}</td></tr>`;

@@ -97,9 +97,9 @@ export class WebData {
     };
   }
 
-  /** The finding files of a signature: as found (lowest seed) and, once minimized, shrunk. */
-  async findingFiles(signature: string): Promise<{ raw: Finding; minimized: Finding | null; reason: string } | null> {
+  /** The finding files of a signature: as found (lowest seed) and, once minimized, shrunk (with its bounded text trace). */
+  async findingFiles(signature: string): Promise<{ raw: Finding; minimized: Finding | null; reason: string; trace: string } | null> {
     const rec = await this.store.getFinding(signature);
-    return rec ? { raw: rec.raw, minimized: rec.minimized, reason: rec.reason } : null;
+    return rec ? { raw: rec.raw, minimized: rec.minimized, reason: rec.reason, trace: rec.trace } : null;
   }
 }

@@ -6,7 +6,9 @@ import { WebAccess } from './access.ts';
 import { campaignsPage } from './campaignsPage.ts';
 import { WebData } from './data.ts';
 import { FilterError, parseFilter } from './filter.ts';
-import { findingFileName, findingPage, type FindingFileKind } from './findingPage.ts';
+import { MAX_HTML_CHARS, findingFileName, findingPage, type FindingFileKind } from './findingPage.ts';
+import type { SimThread } from '../simThread.ts';
+import { SimBusy } from '../simThread.ts';
 import { findingsPage } from './findingsPage.ts';
 import { html } from './html.ts';
 import { PAGE_HEADERS, page } from './layout.ts';
@@ -17,6 +19,9 @@ const TRACE_HEADERS = {
   ...PAGE_HEADERS,
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 };
+
+/** Characters of rendered finding pages kept (a page is replayed once, then served from here). */
+const TRACE_CACHE_CHARS = 64 * 1024 * 1024;
 
 /** A signature as the farm writes them (hex, coordinator/service.ts); anything else is no finding. */
 const SIGNATURE = /^[0-9a-f]{1,64}$/;
@@ -60,10 +65,25 @@ function readForm(req: IncomingMessage, limit = 4096): Promise<URLSearchParams> 
  * With a token, every page needs `authorization: Bearer <token>` or the session cookie (access.ts);
  * `?token=<token>` on any page logs a browser in and redirects to the same page without it.
  */
-export function webView(store: FarmStore, token: string | undefined): HttpHandler {
+export function webView(store: FarmStore, token: string | undefined, sim: Pick<SimThread, 'html'>): HttpHandler {
   const access = new WebAccess(token);
   const data = new WebData(store);
+  // Rendered pages, most recent last, at most TRACE_CACHE_CHARS in all; a page being rendered is
+  // shared by the requests that ask for it meanwhile.
   const traces = new Map<string, string>();
+  let cachedChars = 0;
+  const rendering = new Map<string, Promise<string>>();
+  const remember = (key: string, body: string) => {
+    while (traces.size > 0 && cachedChars + body.length > TRACE_CACHE_CHARS) {
+      const [k, v] = traces.entries().next().value!;
+      traces.delete(k);
+      cachedChars -= v.length;
+    }
+    if (body.length <= TRACE_CACHE_CHARS) {
+      traces.set(key, body);
+      cachedChars += body.length;
+    }
+  };
 
   return async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://racefarm.invalid');
@@ -152,9 +172,20 @@ export function webView(store: FarmStore, token: string | undefined): HttpHandle
     const key = `${sig}\u0000${show}\u0000${row.status}\u0000${row.campaigns.join(',')}`;
     let body = traces.get(key);
     if (body === undefined) {
-      body = findingPage(row, { found: files.raw, minimized: files.minimized, reason: files.reason }, show);
-      if (traces.size >= 32) traces.delete(traces.keys().next().value!);
-      traces.set(key, body);
+      let p = rendering.get(key);
+      if (!p) {
+        p = findingPage(row, { found: files.raw, minimized: files.minimized, reason: files.reason, trace: files.trace }, show, (f, banner) => sim.html(f, banner, MAX_HTML_CHARS)).finally(() => rendering.delete(key));
+        rendering.set(key, p);
+      }
+      try {
+        body = await p;
+      } catch (e) {
+        if (!(e instanceof SimBusy)) throw e;
+        // The simulation thread is saturated or the replay overran its time limit.
+        send(res, 503, page('Busy', html`<h1>Busy</h1><p id="busy">${e.message}</p><p>The finding files can still be downloaded: <a href="${`/findings/${sig}/found.json`}">found.json</a>.</p>`), { ...PAGE_HEADERS, 'retry-after': '10' }, head);
+        return true;
+      }
+      remember(key, body);
     }
     send(res, 200, body, TRACE_HEADERS, head);
     return true;

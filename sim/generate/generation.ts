@@ -2,6 +2,8 @@ import { prng } from '../schedule/random.ts';
 import type { ScenarioJson } from '../scenario/compiled.ts';
 import type { Variant } from '../variants/presets.ts';
 import { iommuOptionsFor } from './era.ts';
+import { apicPart } from './apicPage.ts';
+import { pick, weighted } from './draw.ts';
 import { SHARED_PROGRAM, choiceWeight, type Use } from './choiceTable.ts';
 import {
   OP_ARGS,
@@ -10,6 +12,7 @@ import {
   SECONDARY_KINDS,
   VOCABULARY,
   WORLD_DEFAULTS,
+  ZAP_MODES,
   attrKey,
   opAcceptsPages,
   type ArgKind,
@@ -47,22 +50,17 @@ export interface GenerateOptions {
   readonly variant: Variant;
 }
 
-type Rng = () => number;
+/** The share of accesses on cell 0 (the others spread over all cells). */
+const HOT_CELL = 0.7;
 
-function pick<T>(rng: Rng, xs: readonly T[]): T {
-  return xs[Math.floor(rng() * xs.length)];
-}
-
-function weighted<T>(rng: Rng, items: readonly (readonly [T, number])[]): T {
-  let total = 0;
-  for (const [, w] of items) total += w;
-  let r = rng() * total;
-  for (const [x, w] of items) {
-    r -= w;
-    if (r < 0) return x;
-  }
-  return items[items.length - 1][0];
-}
+/** The motifs of the hot page (see generateProgram) and how often each is drawn. */
+type Motif = 'kernel' | 'two-kernel' | 'cow' | 'kernel-cpu';
+const MOTIF_WEIGHT: readonly (readonly [Motif, number])[] = [
+  ['kernel', 4],
+  ['two-kernel', 1.5],
+  ['cow', 2],
+  ['kernel-cpu', 2.5],
+];
 
 const IOMMU_WEIGHT: Readonly<Record<string, number>> = { 'amd-v2': 3, 'intel-svm': 2, 'arm-smmu-v3': 2, none: 1.5 };
 
@@ -160,9 +158,15 @@ export function generateProgram(seed: number, opts: GenerateOptions): ScenarioJs
     for (const a of OP_ARGS[o.op] as readonly ArgKind[]) {
       if (a === 'page') raw.push(pageNames[o.page]);
       else if (a === 'otherPage') raw.push(pageNames[o.other]);
-      else if (a === 'cell') raw.push(Math.floor(rng() * cells));
+      // Mostly cell 0: a stale or lost value shows only where one thread writes and another reads
+      // the same cell; other cells now and then (a partial copy, a second cell of a KSM compare).
+      else if (a === 'cell') raw.push(rng() < HOT_CELL ? 0 : Math.floor(rng() * cells));
       else if (a === 'value') raw.push(nextValue++); // distinct values: a lost or stale write shows
-      else raw.push(pick(rng, PROTECTIONS));
+      else if (a === 'prot') raw.push(pick(rng, PROTECTIONS));
+      else {
+        const mode = pick(rng, ZAP_MODES);
+        if (mode !== null) raw.push(mode);
+      }
     }
     th.ops.push(raw);
     const touched = o.page < 0 ? pageNames.map((_, i) => i) : o.other < 0 ? [o.page] : [o.page, o.other];
@@ -171,36 +175,93 @@ export function generateProgram(seed: number, opts: GenerateOptions): ScenarioJs
   };
 
   const opCount = (): number => weighted(rng, [[1, 2], [2, 3], [3, 2], [GENERATOR_BOUNDS.opsPerThread, 1]] as const);
-  const fill = (t: number, first: number | null): void => {
-    const n = opCount();
-    for (let i = 0; i < n; i++) if (!addOp(t, i === 0 ? first : null)) break;
+  /**
+   * Thread t's ops: the first on `first` (when given), each later one on `first` too with
+   * probability `stay` (a secondary MMU user fills its ATC/spte and uses it again; a kernel thread
+   * runs clear_refs then pagemap, writeback then reclaim, mprotect r then rw on one page), else
+   * anywhere through the choice table.
+   */
+  const fill = (t: number, first: number | null, n: number = opCount(), stay = 0): void => {
+    for (let i = 0; i < n; i++) if (!addOp(t, i === 0 || (first !== null && rng() < stay) ? first : null)) break;
   };
 
-  if (secondary.length > 0 && rng() < SHARED_PROGRAM) {
-    // The hot page: a secondary MMU user and a kernel path both start on it; sometimes a second
-    // kernel path too (two paths on one page).
-    const hot = Math.floor(rng() * nPages);
-    fill(newThread(pick(rng, secondary)), hot);
-    fill(newThread('kernel'), hot);
-    if (rng() < 0.25) fill(newThread('kernel'), hot);
+  // The hot page: a user of a translation cache (a secondary MMU — device ATC/IOTLB, KVM spte — or,
+  // in a world without one, a CPU with its TLB) keeps using one page while kernel paths change its
+  // PTE. The paths come in motifs (prio.go's static priorities made concrete: the op pairs of one
+  // page that can race):
+  // - kernel: one kernel path (reclaim, zap, migrate, KSM, mprotect, clear_refs/pagemap, writeback);
+  // - two-kernel: two kernel paths on the page (reclaim vs zap/mprotect: the deferred-flush races);
+  // - cow: two CPU writers of a COW page — the first runs the fault path (do_wp_page → wp_page_copy,
+  //   itself a kernel path that replaces the PTE), the second writes through the new PTE while the
+  //   secondary MMU may still map the old page (Documentation/mm/mmu_notifier.rst's COW table);
+  // - kernel-cpu: a kernel path and a CPU writer (soft-dirty after clear_refs, mprotect upgrades,
+  //   refaults after reclaim).
+  if (rng() < SHARED_PROGRAM) {
+    const motif = weighted(rng, MOTIF_WEIGHT);
+    let hot = Math.floor(rng() * nPages);
+    if (motif === 'cow') {
+      // A COW page to fault on: one of the program's, else the hot page becomes one (if this world accepts it).
+      const cowPages = attrs.map((a, i) => [a, i] as const).filter(([a]) => a.includes('cow')).map(([, i]) => i);
+      if (cowPages.length > 0) hot = pick(rng, cowPages);
+      else if (attrChoices.some((a) => attrKey(a) === 'cow')) attrs[hot] = ['cow'];
+    }
+    const user: ThreadKind = secondary.length > 0 && rng() < 0.9 ? pick(rng, secondary) : 'cpu';
+    fill(newThread(user), hot, weighted(rng, [[1, 1], [2, 3], [3, 3], [GENERATOR_BOUNDS.opsPerThread, 1]] as const), 0.85);
+    const kernelPath = (): void => fill(newThread('kernel'), hot, opCount(), 0.6);
+    const cpuWriter = (): void => fill(newThread('cpu'), hot, weighted(rng, [[1, 3], [2, 2]] as const), 0.8);
+    if (motif === 'kernel') kernelPath();
+    else if (motif === 'two-kernel') {
+      kernelPath();
+      kernelPath();
+    } else if (motif === 'cow') {
+      cpuWriter();
+      cpuWriter();
+    } else {
+      kernelPath();
+      cpuWriter();
+    }
   }
-  const extra = weighted(rng, [[0, 2], [1, 3], [2, 2], [3, 1]] as const);
+  const extra = threads.length === 0 ? weighted(rng, [[1, 2], [2, 3], [3, 2]] as const) : weighted(rng, [[0, 5], [1, 3], [2, 1]] as const);
   const kindWeights = kinds.map((k) => [k, k === 'cpu' ? 3 : 2] as const);
-  for (let i = 0; i < extra || threads.length === 0; i++) {
+  for (let i = 0; i < extra; i++) {
     if (threads.length >= GENERATOR_BOUNDS.threads) break;
     fill(newThread(weighted(rng, kindWeights)), null);
+  }
+
+  const devicesOut = devices.map((name) => ({ name, ats: !VOCABULARY.atsOptional || rng() < 0.5 }));
+  const threadsOut = threads.filter((t) => t.ops.length > 0).map((t) => ({ name: t.name, on: t.on, ops: t.ops }));
+  const pagesOut: Record<string, Record<string, unknown>> = Object.fromEntries(
+    pageNames.map((n, i) => [n, { cells: content[i], ...Object.fromEntries(attrs[i].map((k) => [k, true])) }]),
+  );
+  // KVM's APIC-access page, a part of its own drawn last from its own stream (apicPage.ts).
+  let allFrames = frames;
+  if (kvm && nPages < GENERATOR_BOUNDS.pages && threadsOut.length + 2 <= GENERATOR_BOUNDS.threads) {
+    const apic = apicPart(seed, String.fromCharCode(65 + nPages), cells, nextValue);
+    if (apic !== null) {
+      pagesOut[apic.page.name] = { cells: apic.page.cells, apicAccess: true };
+      threadsOut.push(...apic.threads.map((t) => ({ name: t.name, on: t.on, ops: t.ops })));
+      allFrames += 2; // compile.ts wants 2 × pages + 2 at least
+    }
   }
 
   return {
     name: `gen-${seed}`,
     description: `generated program ${seed} (sim/generate)`,
-    world: { frames, cells, ptLock, iommu, kvm, ...FIXED_WORLD },
-    pages: Object.fromEntries(
-      pageNames.map((n, i) => [n, { cells: content[i], ...Object.fromEntries(attrs[i].map((k) => [k, true])) }]),
-    ) as ScenarioJson['pages'],
-    devices: devices.map((name) => ({ name, ats: !VOCABULARY.atsOptional || rng() < 0.5 })),
-    threads: threads.filter((t) => t.ops.length > 0).map((t) => ({ name: t.name, on: t.on, ops: t.ops })),
+    world: { frames: allFrames, cells, ptLock, iommu, kvm, ...FIXED_WORLD },
+    pages: pagesOut as ScenarioJson['pages'],
+    devices: devicesOut,
+    threads: threadsOut,
   };
+}
+
+/**
+ * The program seed of a generated program (what generateProgram wrote into its name and
+ * description), or null for any other scenario: the farm's minimize job shrinks a generated
+ * program's ops and threads as well as its schedule.
+ */
+export function programSeedOf(s: Pick<ScenarioJson, 'name' | 'description'>): number | null {
+  const m = /^generated program (\d+) \(sim\/generate\)$/.exec(s.description ?? '');
+  return m !== null && s.name === `gen-${m[1]}` ? Number(m[1]) : null;
 }
 
 /** The attribute-set key of each page of a program (for coverage and tests). */

@@ -202,16 +202,7 @@ export function minimizeFinding(f: Finding, opts: MinimizeOptions = {}): Minimiz
       break;
     }
   }
-  const programShrunk: Finding = {
-    ...f,
-    scenario: cur.scenario,
-    decisions: [...cur.decisions],
-    message: cur.violation.message,
-    step: cur.violation.step,
-    steps: cur.run.steps,
-    participants: cur.violation.participants,
-    threads: cur.run.threadNames,
-  };
+  const programShrunk = withProgram(f, cur);
   let finding = programShrunk;
   let schedule: ShrinkStats | null = null;
   if (opts.shrinkSchedule !== false) {
@@ -223,11 +214,13 @@ export function minimizeFinding(f: Finding, opts: MinimizeOptions = {}): Minimiz
       finding = r.finding;
       if (after !== null) {
         cur = after;
-        const leftovers = () => [
-          ...unusedPages(cur.scenario).map((n) => dropPage(cur, n)),
-          ...unusedDevices(cur.scenario).reverse().map((i) => dropDevice(cur, i)),
-        ].filter((c): c is Candidate => c !== null);
-        if (attempt(leftovers)) finding = { ...r.finding, scenario: cur.scenario, decisions: [...cur.decisions], steps: cur.run.steps, threads: cur.run.threadNames };
+        // The schedule shrinker may have dropped the last op on a page or the last thread on a
+        // device, and its schedule may let a thread or op go that could not before: the removal
+        // passes once more on the result, so what is returned is 1-minimal for removals.
+        if (attempt(() => programRemovals(cur))) {
+          finding = withProgram(r.finding, cur);
+        }
+        if (refused) minimal = false;
       }
     } catch {
       finding = programShrunk; // replays by construction; kept as is if the schedule shrinker refuses
@@ -249,5 +242,19 @@ export function minimizeFinding(f: Finding, opts: MinimizeOptions = {}): Minimiz
       budgetExhausted: refused,
       schedule,
     },
+  };
+}
+
+/** Finding `f` rewritten for the probed program `p`: its scenario, decisions, and the oracle's violation and run there. */
+function withProgram(f: Finding, p: Probe): Finding {
+  return {
+    ...f,
+    scenario: p.scenario,
+    decisions: [...p.decisions],
+    message: p.violation.message,
+    step: p.violation.step,
+    steps: p.run.steps,
+    participants: p.violation.participants,
+    threads: p.run.threadNames,
   };
 }

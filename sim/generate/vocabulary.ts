@@ -29,9 +29,11 @@ export const OP_NAMES: readonly OpName[] = [...ACCESS_OPS, ...KERNEL_OPS];
 
 /**
  * An argument of an op: a page; a second page other than the first (ksm-merge); a cell index; a
- * 32-bit value to write; an mprotect protection.
+ * 32-bit value to write; an mprotect protection; zap's optional "batch-full" (the mmu_gather filled
+ * up: zap_pte_range's force_flush frees the gathered pages before range_end), drawn as present or
+ * absent.
  */
-export type ArgKind = 'page' | 'otherPage' | 'cell' | 'value' | 'prot';
+export type ArgKind = 'page' | 'otherPage' | 'cell' | 'value' | 'prot' | 'zapMode';
 
 /** The argument form of every op (docs/scenario-format.md, "Ops"), after the op name. */
 export const OP_ARGS = {
@@ -39,7 +41,7 @@ export const OP_ARGS = {
   write: ['page', 'cell', 'value'],
   reclaim: ['page'],
   'madvise-free': ['page'],
-  zap: ['page'],
+  zap: ['page', 'zapMode'],
   'clear-refs': [],
   pagemap: ['page'],
   writeback: ['page'],
@@ -50,6 +52,9 @@ export const OP_ARGS = {
 
 /** mprotect's protections (compile.ts: `protection must be "r" or "rw"`). */
 export const PROTECTIONS = ['r', 'rw'] as const;
+
+/** zap's option (compile.ts: `the only zap option is "batch-full"`); null: the plain form ["zap", page]. */
+export const ZAP_MODES = [null, 'batch-full'] as const;
 
 /** Where a thread runs (Placement's kinds); the type check below keeps the list complete. */
 export const THREAD_KINDS = ['cpu', 'device', 'vcpu', 'kernel'] as const;
@@ -122,10 +127,12 @@ function compiles(s: unknown): boolean {
 
 /** A sample instance of an op with its pages set to P0 (and P1). */
 function sampleOp(op: OpName): (string | number)[] {
-  return [
-    op,
-    ...OP_ARGS[op].map((a: ArgKind) => (a === 'page' ? 'P0' : a === 'otherPage' ? 'P1' : a === 'cell' ? 0 : a === 'value' ? 1 : PROTECTIONS[0])),
-  ];
+  const out: (string | number)[] = [op];
+  for (const a of OP_ARGS[op] as readonly ArgKind[]) {
+    if (a === 'zapMode') continue; // the plain form; test/generate.test.ts compiles the other
+    out.push(a === 'page' ? 'P0' : a === 'otherPage' ? 'P1' : a === 'cell' ? 0 : a === 'value' ? 1 : PROTECTIONS[0]);
+  }
+  return out;
 }
 
 export interface Vocabulary {

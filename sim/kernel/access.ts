@@ -80,7 +80,8 @@ export function* cpuAccess(w: World, t: SimThread, op: AccessOp): Step {
  * One device access (DMA with ATS): an ATC hit accesses the frame; otherwise an ATS translation
  * request goes to the IOMMU, which answers from its IOTLB or by a hardware walk of the PTE (no PT
  * lock). A walk grants write only on a writable PTE that is already dirty, unless the IOMMU sets
- * the dirty bit itself (site iommu.setsDirty). All in one atomic step; false means "needs PRI".
+ * the dirty bit itself (site iommu.setsDirty, by default as the hardware does: Iommu.walkSetsAccessedDirty).
+ * All in one atomic step; false means "needs PRI".
  */
 function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
   const iommu = w.iommu!;
@@ -89,7 +90,6 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
   const write = op.kind === 'write';
   t.label = write ? 'device DMA write' : 'device DMA read';
   t.page = p;
-  iommu.beforeDeviceAccess(w);
   const atc = dev.atc;
   if (dev.ats && atc.valid[p] === 1 && (!write || atc.write[p] === 1)) {
     w.oracles.checkCachedAccess(atc, p, write);
@@ -113,7 +113,8 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
     return false;
   }
   const pt = w.pt;
-  const setsDirty = w.sites['iommu.setsDirty'] === 'true';
+  const sd = w.sites['iommu.setsDirty'];
+  const setsDirty = sd === 'true' || (sd === 'hardware' && iommu.walkSetsAccessedDirty);
   if (pt.kind[p] === PteKind.Present && (!write || (pt.write[p] === 1 && (pt.dirty[p] === 1 || setsDirty)))) {
     const f = pt.frame[p];
     if (setsDirty) {
@@ -134,12 +135,17 @@ function tryDeviceAccess(w: World, t: SimThread, op: AccessOp): boolean {
 }
 
 /** A device thread's access: on a failed translation, a PRI page request and a wait for its response. */
-export function* deviceAccess(w: World, t: SimThread, op: AccessOp): Step {
+export function* deviceAccess(w: World, t: SimThread, op: AccessOp, activatesPasid = false): Step {
   const iommu = w.iommu!;
   let gate: Gate | null = null;
   let requests = 0;
   for (;;) {
     yield gate;
+    if (activatesPasid) {
+      // The thread's first DMA makes the PASID active at the device (sim/kernel/threads.ts).
+      activatesPasid = false;
+      iommu.activatePasid(w);
+    }
     if (gate instanceof PageRequest && gate.failed) {
       // The PRI response said "invalid" (access_error in do_fault): the DMA is aborted.
       t.label = 'device DMA: PRI response invalid, abort';

@@ -174,7 +174,7 @@ function* breakCow(w: World, t: SimThread, x: number): Step {
 
 /**
  * write_protect_page(), called with the page locked: range_start, and under the PT lock: if the
- * PTE is writable or dirty, clear+flush it, refuse if someone holds an extra reference
+ * PTE is writable or dirty (or, ★ ksm.flushPending, an mmu_gather of the mm is in flight), clear+flush it, refuse if someone holds an extra reference
  * (page_mapcount + 1 + swapped != page_count: O_DIRECT, a GUP pin), else set it back read-only
  * and clean with set_pte_at_notify(). Returns the resulting PTE snapshot (orig_pte), or -1.
  */
@@ -187,7 +187,10 @@ function* writeProtectPage(w: World, t: SimThread, p: number, f: number): Genera
   t.page = p;
   let orig = -1;
   if (w.pt.kind[p] === PteKind.Present && w.pt.frame[p] === f) {
-    if (w.pt.write[p] === 1 || w.pt.dirty[p] === 1) {
+    // ★ ksm.flushPending: "|| mm_tlb_flush_pending(mm)" — another mmu_gather of the mm may still owe
+    // the flush of a writable TLB entry for this read-only clean PTE (sim/kernel/tlbBatch.ts).
+    const pending = w.sites['ksm.flushPending'] === 'check' && w.mmTlb.pending > 0;
+    if (w.pt.write[p] === 1 || w.pt.dirty[p] === 1 || pending) {
       const swapped = w.backing.swapCache[p] === f ? 1 : 0;
       const notify = mode === 'notify-under-ptl';
       t.label = notify ? 'write_protect_page: ptep_clear_flush_notify' : 'write_protect_page: ptep_clear_flush';

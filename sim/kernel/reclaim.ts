@@ -81,6 +81,31 @@ function* shrinkPageList(w: World, t: SimThread, p: number, ubc: UnmapBatch): Ge
   if (mapped && !file && frames.lazyfree[f] === 0 && backing.swapCache[p] !== f) {
     yield null;
     t.label = 'add_to_swap';
+    t.page = p;
+    if (w.pt.kind[p] !== PteKind.Present || w.pt.frame[p] !== f) {
+      // P stopped mapping the isolated page meanwhile (a fault COWed P away from a page its other
+      // mapper keeps, or from a KSM page another address keeps). The kernel's add_to_swap() gives
+      // that page a fresh slot (get_swap_page) and reclaims it for its other mappers; P's own slot
+      // is not involved. racefarm has one slot per virtual page and does not model the other
+      // mappers' swap-out, so the page is kept (activate_locked) — never put into P's slot, which
+      // would alias P's swap entry to a page P no longer maps (model-bugs MB-1/MB-2).
+      t.label = 'add_to_swap: page no longer mapped at P (its other mappers keep it), activate_locked';
+      frames.lockOwner[f] = -1;
+      frames.put(f);
+      return -1;
+    }
+    if ((frames.ksm[f] === 1 && frames.mapcount[f] > 1) || backing.swapCache.includes(f)) {
+      // A page mapped at another address of this mm too (a KSM page: ksm-merge maps one page at P and
+      // Q), or already in the swap cache under another address's slot. The kernel swaps such a page
+      // to one slot and try_to_unmap() unmaps every mapping (rmap_walk_ksm); racefarm's slots are one
+      // per address, so it keeps the page (activate_locked) instead of giving one page two slots
+      // (model-bugs MB-2: both slots then resolved to one frame, and a write through one address
+      // showed at the other).
+      t.label = 'add_to_swap: page mapped at another address too (KSM), activate_locked';
+      frames.lockOwner[f] = -1;
+      frames.put(f);
+      return -1;
+    }
     if (backing.swapCache[p] >= 0) {
       // The page's one swap slot still holds another page (a COW original kept by its other
       // mapper): racefarm has no second slot, as if get_swap_page() found swap full. Keep it.

@@ -113,6 +113,35 @@ const KVM_APIC: readonly CatalogEntry[] = [
  */
 const TLB_DEFER: readonly CatalogEntry[] = [
   {
+    // Nadav Amit's KSM race ("mm: fix KSM data corruption", Minchan Kim, 2017): cpu0 caches a
+    // writable dirty TLB entry for A; MADV_FREE cleans A's PTE and clear_refs write-protects it, both
+    // batching their TLB flush; ksmd's write_protect_page() finds A read-only and clean and skips the
+    // flush, pages_identical() says yes, and cpu0's next write goes through the stale entry into the
+    // page replace_page() then drops. The fix: clear_refs under tlb_gather_mmu and write_protect_page
+    // testing mm_tlb_flush_pending() (★ ksm.flushPending, clearRefs.tlbFlush). Real in v4.10/v4.11.
+    scenario: {
+      name: 'ksm-stale-tlb',
+      description: 'MADV_FREE and clear_refs leave a CPU a writable TLB entry of a read-only clean PTE; KSM must flush before merging',
+      variant: 'v4.13',
+      world: world({ iommu: 'none' }),
+      pages: { A: { cells: [7, 0, 0, 0] }, B: { cells: [7, 0, 0, 0] } },
+      devices: [],
+      threads: [
+        { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 7], ['write', 'A', 0, 9]] },
+        { name: 'cpu1', on: 'cpu', ops: [['read', 'B', 0]] },
+        { name: 'k1', on: 'kernel', ops: [['madvise-free', 'A']] },
+        // The first clear_refs clears VM_SOFTDIRTY (under down_write); the second one then runs under
+        // down_read only, as in the report ("all the operations … only acquire mmap_sem for read").
+        { name: 'k2', on: 'kernel', ops: [['clear-refs'], ['clear-refs']] },
+        { name: 'ksmd', on: 'kernel', ops: [['ksm-merge', 'A', 'B']] },
+      ],
+    },
+    buggyVariant: 'v4.10',
+    expect: ['lost-write', 'stale-read'],
+    correct: CORRECT,
+    realBugIn: ['v4.10', 'v4.11'],
+  },
+  {
     // MADV_DONTNEED (zap_pte_range) of A while reclaim's flush is deferred: the swap PTE is cleared,
     // madvise returns, and cpu0 keeps writing through its stale TLB entry into the page reclaim
     // then writes to swap and frees. A now reads as a fresh zero page: the write is lost. Real in
@@ -290,14 +319,19 @@ export const CATALOG: readonly CatalogEntry[] = [
     correct: CORRECT,
   },
   {
-    // The COW race of cow-two-pages behind intel-svm. intel-svm also registers ->change_pte, so
-    // set_pte_at_notify() flushes it even where invalidate_range under the PT lock is missing; a
-    // driver that defers flushes while its PASID looks idle reopens the window.
+    // The COW race of cow-two-pages behind intel-svm, on VT-d with Deferred Invalidate Support
+    // (world.ecapDis). intel-svm also registers ->change_pte, so set_pte_at_notify() flushes it even
+    // where invalidate_range under the PT lock is missing. v4.4–v4.20's intel_flush_svm_range() skips
+    // the flush only while no device has the PASID active (cmpxchg64 of the PASID-state entry with 0),
+    // and the hardware invalidates before the PASID is used again; a second notification of the same
+    // change finds DINV set and flushes: correct. The hypothetical intel-svm-deferred also defers while
+    // the device is active, with set_pte_at_notify's ->change_pte the only notification of the COW:
+    // the device reads the old page.
     scenario: {
       name: 'intel-svm-cow',
-      description: 'COW of A while an intel-svm device reads it; deferring the PASID flush leaves the device on the old page',
+      description: 'COW of A while an intel-svm device reads it on VT-d with deferred invalidation; deferring while the PASID is active leaves the device on the old page',
       variant: 'v4.13',
-      world: world({ iommu: 'intel-svm' }),
+      world: { ...world({ iommu: 'intel-svm' }), ecapDis: true },
       pages: { A: { cells: [...cell0], cow: true } },
       devices: [{ name: 'dev0', ats: true }],
       threads: [
@@ -307,8 +341,30 @@ export const CATALOG: readonly CatalogEntry[] = [
       ],
     },
     buggyVariant: 'intel-svm-deferred',
-    expect: ['stale-read', 'split-mapping'],
-    correct: CORRECT,
+    expect: ['stale-read'],
+    correct: ['v4.10', 'v4.11', 'v4.13', 'v4.15', 'v6.6'],
+  },
+  {
+    // Writeback of a shared file page behind intel-svm on VT-d with deferred invalidation:
+    // page_mkclean_one() write-protects and cleans A; v4.15 notifies only from range_end. Deferring
+    // that one flush while the device has the PASID active (the hypothetical intel-svm-deferred; the
+    // real cmpxchg64 fails on a nonzero active count) leaves the device a writable entry: its write
+    // keeps the page clean and reclaim drops it.
+    scenario: {
+      name: 'intel-svm-writeback',
+      description: 'writeback of a file page an intel-svm device writes, on VT-d with deferred invalidation; deferring the mkclean flush while the PASID is active loses the write',
+      variant: 'v4.15',
+      world: { ...world({ iommu: 'intel-svm' }), ecapDis: true },
+      pages: { A: { cells: [...cell0], file: true } },
+      devices: [{ name: 'dev0', ats: true }],
+      threads: [
+        { name: 'dev0', on: 'device:dev0', ops: [['write', 'A', 0, 1], ['write', 'A', 0, 2], ['write', 'A', 0, 3]] },
+        { name: 'k0', on: 'kernel', ops: [['writeback', 'A'], ['reclaim', 'A']] },
+      ],
+    },
+    buggyVariant: 'intel-svm-deferred',
+    expect: ['lost-write'],
+    correct: ['v4.11', 'v4.13', 'v4.15', 'v6.6'], // v4.10: page_mkclean_one's invalidate_page after unlock, split-mapping only (as writeback-device-write)
   },
   {
     // clear_refs write-protects A; the device reads it (the SMMU caches the read-only entry), then

@@ -93,6 +93,10 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
     }
   });
   if (s.devices.length > 0 && world.iommu === 'none') problems.push('devices: devices need an IOMMU (world.iommu is "none")');
+  if (world.ecapDis !== undefined && world.iommu !== 'intel-svm') {
+    // Accepting it would mean ignoring it: only intel-svm's intel_flush_svm_range reads ECAP.DIS.
+    problems.push(`world.ecapDis: VT-d's Deferred Invalidate Support is a capability of the Intel IOMMU: set world.iommu to "intel-svm" (it is "${world.iommu}")`);
+  }
 
   const threadNames = new Set<string>();
   const threads: ThreadSpec[] = [];

@@ -33,6 +33,12 @@ export interface WorldConfig {
   readonly kvm: boolean;
   readonly maxSteps: number;
   readonly maxRetries: number;
+  /**
+   * VT-d advertises Deferred Invalidate Support (ECAP.DIS, bit 27): intel_svm_alloc_pasid_tables()
+   * allocates the PASID-state table and intel_flush_svm_range() may defer flushes (sim/model/iommu.ts
+   * IntelSvm). Only with iommu "intel-svm"; absent means false.
+   */
+  readonly ecapDis?: boolean;
 }
 
 export interface PageSpec {

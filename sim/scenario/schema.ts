@@ -24,6 +24,7 @@ export const scenarioSchema = z
         kvm: z.boolean().default(false),
         maxSteps: int.min(LIMITS.maxSteps.min).max(LIMITS.maxSteps.max).default(2000),
         maxRetries: int.min(LIMITS.maxRetries.min).max(LIMITS.maxRetries.max).default(8),
+        ecapDis: z.boolean().optional(),
       })
       .strict()
       .default({ frames: 16, cells: 4, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 }),

@@ -5,44 +5,46 @@ import type { Chooser } from './chooser.ts';
 import type { SimThread } from '../thread.ts';
 import type { World } from '../world.ts';
 import { Footprint, FootprintRecorder } from './footprint.ts';
-import { NOT_A_RACE, type Violation } from '../oracles/violation.ts';
+import { NOT_A_RACE } from '../oracles/violation.ts';
 import { FINDING_FORMAT, violationSignature, type Finding } from '../finding.ts';
 import type { Variant } from '../variants/presets.ts';
 import { SIM_VERSION } from '../version.ts';
 import { oracleClass } from '../oracles/classes.ts';
+import type { ExhaustiveResult, SearchControl, SearchProgress } from './exhaustive/types.ts';
+import { VerdictTally } from './exhaustive/verdicts.ts';
+import { statefulSearch } from './exhaustive/stateful.ts';
 
 export interface ExhaustiveOptions {
-  /** Preemption bound K: switching away from a thread that could go on counts one. */
+  /** Preemption bound K: switching away from a thread that could go on counts one. Infinity: unbounded. */
   readonly bound: number;
-  /** Sleep-set partial-order reduction over recorded step footprints. */
+  /** Sleep-set partial-order reduction over recorded step footprints (stateless DFS only). */
   readonly reduction: boolean;
+  /**
+   * Stateful search (sim/schedule/exhaustive/stateful.ts): prune every (state, last thread)
+   * already explored with at least the preemption budget left. Ignores `reduction`.
+   */
+  readonly stateful?: boolean;
+  /** Stateful: what keys a thread's program state (sim/schedule/exhaustive/threadKey.ts). */
+  readonly threadState?: 'observed' | 'world';
+  /** Stateful: cap on distinct states kept (complete: false, stopped: 'max-states' when hit). */
+  readonly maxStates?: number;
+  /** Progress reports and a stop request from the caller (cli/ passes its clock and SIGINT in). */
+  readonly control?: SearchControl;
   /** Stop at the first schedule on which a race oracle fires. */
   readonly stopAtFirst: boolean;
   /** With stopAtFirst: stop only when one of these oracles fires (default: any race oracle). */
   readonly target?: readonly string[];
   /** Safety cap on executions; the result says complete: false when it is hit. */
   readonly maxSchedules: number;
+  /**
+   * Search only the schedules whose decisions start with these (thread ids at the points where two
+   * or more threads are enabled, as in RunResult.decisions): the subtree below one prefix of
+   * exhaustivePrefixes(). The prefix's own preemptions count against the bound.
+   */
+  readonly prefix?: readonly number[];
 }
 
-export interface ExhaustiveResult {
-  /** Every schedule within the bound was covered (up to equivalence when reducing). */
-  readonly complete: boolean;
-  /** Executions run to the end. */
-  readonly schedules: number;
-  /** Executions cut short because every continuation was equivalent to an explored one. */
-  readonly pruned: number;
-  readonly bound: number;
-  readonly reduction: boolean;
-  /** Distinct verdicts seen: the sorted oracle names of a schedule, "" for a clean one. */
-  readonly verdicts: readonly string[];
-  /** The first schedule on which a race oracle fired. */
-  readonly finding: {
-    readonly decisions: readonly number[];
-    readonly violations: readonly Violation[];
-    readonly steps: number;
-    readonly threadNames: readonly string[];
-  } | null;
-}
+export type { ExhaustiveResult, SearchControl, SearchProgress, VerdictExample } from './exhaustive/types.ts';
 
 /** A point of the current path where two or more threads were enabled. */
 interface Frame {
@@ -57,6 +59,8 @@ interface Frame {
   readonly done: Map<number, Footprint>;
   chosen: number;
   chosenFootprint: Footprint | null;
+  /** A decision of the prefix: never backtracked. */
+  readonly fixed: boolean;
 }
 
 const EMPTY = new Footprint();
@@ -81,6 +85,7 @@ class DfsExecution implements Chooser, StepObserver {
     private readonly stack: Frame[],
     private readonly bound: number,
     reduction: boolean,
+    private readonly prefix: readonly number[] = [],
   ) {
     this.recorder = reduction ? new FootprintRecorder() : null;
   }
@@ -143,8 +148,9 @@ class DfsExecution implements Chooser, StepObserver {
         done: new Map(),
         chosen: -1,
         chosenFootprint: null,
+        fixed: this.depth < this.prefix.length,
       };
-      const c = firstAllowed(frame, this.bound);
+      const c = frame.fixed ? prefixChoice(frame, this.prefix[this.depth], this.bound) : firstAllowed(frame, this.bound);
       if (c < 0) return null;
       frame.chosen = c;
       this.stack.push(frame);
@@ -162,6 +168,22 @@ function allowed(frame: Frame, c: number, bound: number): boolean {
   return !preempts || frame.preemptions < bound;
 }
 
+/** A prefix decision must name an enabled thread and fit the bound; -1 (pruned) if it does not fit. */
+function prefixChoice(frame: Frame, c: number, bound: number): number {
+  if (!frame.enabled.includes(c)) throw new Error(`prefix: decision ${c} names no enabled thread (enabled: ${frame.enabled.join(', ')})`);
+  return allowed(frame, c, bound) ? c : -1;
+}
+
+/** Unexplored choices on the stack within the bound (the frontier of a partial result). */
+function frontierOf(stack: readonly Frame[], bound: number): number {
+  let n = 0;
+  for (const f of stack) {
+    if (f.fixed) continue;
+    for (const c of f.enabled) if (c !== f.chosen && allowed(f, c, bound)) n++;
+  }
+  return n;
+}
+
 /** The default first: continue the last thread (no preemption), then ascending ids. */
 function firstAllowed(frame: Frame, bound: number): number {
   if (frame.enabled.includes(frame.last) && allowed(frame, frame.last, bound)) return frame.last;
@@ -175,42 +197,62 @@ function firstAllowed(frame: Frame, bound: number): number {
  * (stopAtFirst) or a certificate: complete, with the number of schedules it took.
  */
 export function exhaustive(sc: CompiledScenario, sites: Sites, opts: ExhaustiveOptions): ExhaustiveResult {
+  const it = exhaustiveSearch(sc, sites, opts);
+  for (;;) {
+    const r = it.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * The search as a generator: it yields its progress every `control.every` executions (256 by
+ * default) and returns the result, so that a caller (cli/) can give its event loop a turn — a
+ * SIGINT handler, a progress line — between slices of a synchronous search.
+ */
+export function* exhaustiveSearch(sc: CompiledScenario, sites: Sites, opts: ExhaustiveOptions): Generator<SearchProgress, ExhaustiveResult, void> {
+  if (opts.stateful === true) return yield* statefulSearch(sc, sites, opts);
   const stack: Frame[] = [];
-  const verdicts = new Set<string>();
+  const tally = new VerdictTally(opts.target);
   let schedules = 0;
   let pruned = 0;
+  const control = opts.control;
+  const every = control?.every ?? 256;
+  const result = (complete: boolean, stopped: ExhaustiveResult['stopped']): ExhaustiveResult => ({
+    complete,
+    stopped,
+    schedules,
+    pruned,
+    states: 0,
+    worldStates: 0,
+    frontier: complete ? 0 : frontierOf(stack, opts.bound),
+    bound: opts.bound,
+    reduction: opts.reduction,
+    stateful: false,
+    verdicts: tally.verdicts,
+    examples: tally.examples,
+    finding: tally.finding,
+  });
   for (;;) {
-    if (schedules + pruned >= opts.maxSchedules) {
-      return { complete: false, schedules, pruned, bound: opts.bound, reduction: opts.reduction, verdicts: [...verdicts].sort(), finding: null };
+    if (schedules + pruned >= opts.maxSchedules) return result(false, 'max-schedules');
+    if ((schedules + pruned) % every === 0 && schedules + pruned > 0) {
+      const p = { schedules, pruned, states: 0, frontier: frontierOf(stack, opts.bound) };
+      control?.progress?.(p);
+      if (control?.shouldStop?.() === true) return result(false, 'aborted');
+      yield p;
     }
-    const exec = new DfsExecution(stack, opts.bound, opts.reduction);
+    const exec = new DfsExecution(stack, opts.bound, opts.reduction, opts.prefix);
     const r = runOnce(sc, sites, exec, { observer: exec });
     exec.finish();
     if (r.pruned) {
       pruned++;
     } else {
       schedules++;
-      const names = [...new Set(r.violations.map((v) => v.oracle))].sort();
-      verdicts.add(names.join(','));
-      const hit = (o: Violation['oracle']) => (opts.target ? opts.target.includes(o) : !NOT_A_RACE.has(o));
-      if (opts.stopAtFirst && r.violations.some((v) => hit(v.oracle))) {
-        return {
-          complete: false,
-          schedules,
-          pruned,
-          bound: opts.bound,
-          reduction: opts.reduction,
-          verdicts: [...verdicts].sort(),
-          finding: { decisions: r.decisions, violations: r.violations, steps: r.steps, threadNames: r.threadNames },
-        };
-      }
+      if (tally.record(r, schedules - 1) && opts.stopAtFirst) return result(false, 'finding');
     }
     // Backtrack to the deepest point with an unexplored, allowed choice.
     for (;;) {
       const top = stack[stack.length - 1];
-      if (top === undefined) {
-        return { complete: true, schedules, pruned, bound: opts.bound, reduction: opts.reduction, verdicts: [...verdicts].sort(), finding: null };
-      }
+      if (top === undefined || top.fixed) return result(true, 'complete');
       if (top.chosenFootprint !== null) top.done.set(top.chosen, top.chosenFootprint);
       const next = firstAllowed(top, opts.bound);
       if (next >= 0) {
@@ -237,8 +279,9 @@ export function exhaustiveFindings(sc: CompiledScenario, variant: Variant, r: Ex
       simVersion: SIM_VERSION,
       scenario: sc.source,
       variant: { name: variant.name, sites: variant.sites },
-      strategy: { name: 'exhaustive', depth: r.bound, kSteps: 0 },
-      seed: r.schedules - 1,
+      // depth: the preemption bound; -1 for an unbounded search (a finding file holds integers only).
+      strategy: { name: 'exhaustive', depth: Number.isFinite(r.bound) ? r.bound : -1, kSteps: 0 },
+      seed: found.schedule,
       decisions: found.decisions,
       oracle: v.oracle,
       class: oracleClass(v.oracle),

@@ -212,9 +212,11 @@ export class FootprintRecorder {
     if (w.iommu) {
       const raw = w.iommu;
       set(raw, 'faults', this.trackObject(raw.faults, 'pri', ['items', 'head']));
+      // intel-svm's PASID-state entry (active reference count, DINV): read by every invalidation and
+      // device thread start; its pages whose flush was skipped (named by the oracles).
       const dr = raw as unknown as Record<string, Indexed | undefined>;
-      if (dr.deferred) set(raw, 'deferred', this.trackArray(dr.deferred, xlat, 1, pages));
-      const wrapped = this.trackObject(raw, 'iommu', ['inFlight', 'anyDeferred']);
+      if (dr.skipped) set(raw, 'skipped', this.trackArray(dr.skipped, xlat, 1, pages));
+      const wrapped = this.trackObject(raw, 'iommu', ['inFlight', 'activeRefs', 'dinv']);
       set(w, 'iommu', wrapped);
       notifiers[notifiers.indexOf(raw)] = wrapped;
     }

@@ -3,6 +3,27 @@ import type { SimThread } from '../thread.ts';
 import { prng } from './random.ts';
 
 /**
+ * `--depth auto`, as a StrategySpec depth: no fixed depth, each seed runs at the depth
+ * AUTO_DEPTHS[seed mod 4] (pctDepth). A race's depth is unknown before it is found, and on the
+ * catalog no single depth is best (bench "PCT auto"): depth 2 misses eleven of the sixteen races,
+ * depth 3 is the slowest of 3–6 on the deeper windows (cow-two-pages ~1/830 seeds at d3 against
+ * ~1/150 at d5–d6), depths above 6 add nothing. Cycling by seed, not hashing, puts every depth in
+ * every four consecutive seeds, so a small budget or one farm job is never short of one.
+ */
+export const PCT_AUTO_DEPTH = 0;
+export const AUTO_DEPTHS: readonly number[] = [3, 4, 5, 6];
+
+/** The depth seed `seed` runs at: `depth` itself, or under auto its turn in AUTO_DEPTHS. */
+export function pctDepth(depth: number, seed: number): number {
+  return depth === PCT_AUTO_DEPTH ? AUTO_DEPTHS[seed % AUTO_DEPTHS.length] : depth;
+}
+
+/** How a depth reads in messages: `3`, or `auto` (3–6 by seed). */
+export function depthText(depth: number): string {
+  return depth === PCT_AUTO_DEPTH ? `auto (${AUTO_DEPTHS[0]}–${AUTO_DEPTHS[AUTO_DEPTHS.length - 1]} by seed)` : String(depth);
+}
+
+/**
  * Probabilistic Concurrency Testing (Burckhardt, Kothari, Musuvathi, Nagarakatte, ASPLOS 2010):
  * n threads get distinct random priorities d..d+n-1; d-1 change points are drawn uniformly from
  * the k steps; the highest-priority enabled thread always runs, and at change point i the running

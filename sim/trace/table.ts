@@ -29,7 +29,7 @@ export interface TableOptions {
   /** Leave out threads that never ran a step (e.g. an idle IOMMU fault worker). */
   readonly hideIdle?: boolean;
   /**
-   * Longest trace shown whole (default MAX_TABLE_ROWS). A longer one (a 1e6-step livelock) keeps its
+   * Longest trace shown whole (default MAX_TABLE_ROWS, fewer for wide tables: MAX_TABLE_CHARS). A longer one (a 1e6-step livelock) keeps its
    * first and last half of that, and the rows around each violating step; each gap is one line that
    * says how many steps it leaves out. Without a bound the table of a 1e6-step run is a string
    * longer than V8 allows.
@@ -38,6 +38,14 @@ export interface TableOptions {
 }
 
 export const MAX_TABLE_ROWS = 2000;
+/**
+ * Characters a default-bounded table aims to stay under: with many threads a row is wide (a
+ * livelock of eight devices and their PRI fault workers has 20 columns, ~800 characters a line),
+ * so a bound in rows alone is not a bound in size. The rows kept shrink with the line width.
+ */
+export const MAX_TABLE_CHARS = 1_500_000;
+/** Lines a row takes on average once its cell is wrapped (an estimate, so the bound has slack). */
+const LINES_PER_ROW = 2;
 /** Rows kept before and after a violating step inside an elided stretch. */
 const CONTEXT_ROWS = 3;
 
@@ -82,7 +90,8 @@ export function renderTable(
   const lines: string[] = [sep];
   lines.push('|' + 'step'.padEnd(stepW) + cols.map((c) => '| ' + c.name.slice(0, width).padEnd(width) + ' ').join('') + '|');
   lines.push(sep.replace(/-/g, '='));
-  const shown = shownRows(rows, new Set(marks.keys()), opts.maxRows ?? MAX_TABLE_ROWS);
+  const bySize = Math.max(100, Math.floor(MAX_TABLE_CHARS / (LINES_PER_ROW * (sep.length + 1))));
+  const shown = shownRows(rows, new Set(marks.keys()), opts.maxRows ?? Math.min(MAX_TABLE_ROWS, bySize));
   let prev = -1;
   for (const idx of shown) {
     if (idx > prev + 1) {

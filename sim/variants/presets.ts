@@ -24,6 +24,7 @@ const V4_13: Sites = {
   'migrate.restoreDirty': 'clean', // remove_migration_pte: pte_mkold(mk_pte()), pte_mksoft_dirty if the entry was, maybe_mkwrite: no pte_mkdirty (4.10–4.15)
   'ksm.writeProtect': 'notify-under-ptl', // write_protect_page: ptep_clear_flush_notify()
   'ksm.replace': 'notify-under-ptl', // replace_page: ptep_clear_flush_notify() + set_pte_at_notify()
+  'ksm.flushPending': 'check', // write_protect_page 4.13.9: "… (pte_protnone && pte_savedwrite) || mm_tlb_flush_pending(mm))" ("mm: fix KSM data corruption")
   'mprotect.notify': 'range-end', // change_pmd_range: mmu_notifier_invalidate_range_start/end
   'mprotect.writeUpgrade': 'dirty-accountable', // change_pte_range: dirty_accountable && pte_dirty && (pte_soft_dirty || !VM_SOFTDIRTY) — the real soft-dirty bug (same in 4.10, 4.11, 4.15)
   'unmap.tlbBatch': 'deferred', // try_to_unmap_one: should_defer_flush() → ptep_get_and_clear + set_tlb_ubc_flush_pending (x86, every version here)
@@ -35,8 +36,8 @@ const V4_13: Sites = {
   'kvm.seqIncrement': 'locked', // kvm_mmu_notifier_invalidate_range_end: seq++ under mmu_lock
   'kvm.apicReload': 'none', // fb1522e099f0/369ea8242c0f removed kvm_mmu_notifier_invalidate_page; kvm_arch_mmu_notifier_invalidate_page is left uncalled
   'iommu.notifyOnUpgrade': 'false', // wp_page_reuse: ptep_set_access_flags(), no notifier in v4.x
-  'iommu.setsDirty': 'false',
-  'intelSvm.deferredInvalidation': 'false',
+  'iommu.setsDirty': 'hardware', // the IOMMU of world.iommu: amd-v2 and intel-svm set A/D in the walk, arm-smmu-v3 SVA does not (sim/model/iommu.ts)
+  'intelSvm.deferredInvalidation': 'cmpxchg', // intel_flush_svm_range: cmpxchg64(&pasid_state_table[pasid], 0, 1ULL << 63) (907fea3491d5 v4.4 … 6d68b88e0993 v5.0; read in 4.10.1–4.15), only with world.ecapDis
 };
 
 /** v4.15 — commit 0f10851ea475 and the KVM fix b1394e745b94. */
@@ -59,6 +60,7 @@ const V6_6: Sites = {
   'migrate.restoreDirty': 'entry-dirty', // try_to_migrate_one: make_migration_entry_dirty; remove_migration_pte: pte_mkdirty (2e3468778dbe, v6.1)
   'mprotect.writeUpgrade': 'can-change-pte-writable', // change_pte_range → can_change_pte_writable() (64fe24a3e05e v5.19, fixed by 76aefad628aa v6.0)
   'kvm.apicReload': 'range-start-retry', // kvm_unmap_gfn_range requests the reload (0a8a5f2c8c26), vmx_set_apic_access_page_addr retries (878940b33d76), both v6.6-rc1
+  'intelSvm.deferredInvalidation': 'none', // 6d68b88e0993 ("iommu/vt-d: Remove deferred invalidation", v5.0): the flush always happens
 };
 
 const PRESET_LIST: readonly Variant[] = [
@@ -74,6 +76,7 @@ const PRESET_LIST: readonly Variant[] = [
       'tlb.batchedPending': 'none', // 4.10.17 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9)
       'tlb.nestedFlush': 'none', // 4.10.17 tlb_finish_mmu: tlb_flush_mmu(tlb) only; tlb_flush_pending is a bool of change_protection
       'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.10.17: "mmu_notifier_invalidate_range_end(mm, 0, -1); flush_tlb_mm(mm);"
+      'ksm.flushPending': 'none', // write_protect_page: "if (pte_write(*pte) || pte_dirty(*pte) || (pte_protnone && pte_savedwrite))", no mm_tlb_flush_pending (the KSM data corruption fix came later)
       'kvm.apicReload': 'invalidate-page', // kvm_mmu_notifier_invalidate_page → kvm_arch_mmu_notifier_invalidate_page (x86.c)
     },
   },
@@ -89,6 +92,7 @@ const PRESET_LIST: readonly Variant[] = [
       'tlb.batchedPending': 'none', // 4.11.0 (read) has no flush_tlb_batched_pending; 3ea277194daa added it (present in 4.13.9; 4.11.x stable not checked)
       'tlb.nestedFlush': 'none', // 4.11.0 tlb_finish_mmu has no mm_tlb_flush_nested (99baac21e458 came later)
       'clearRefs.tlbFlush': 'flush-tlb-mm', // clear_refs_write 4.11.0: flush_tlb_mm(mm)
+      'ksm.flushPending': 'none', // write_protect_page: "if (pte_write(*pte) || pte_dirty(*pte) || (pte_protnone && pte_savedwrite))", no mm_tlb_flush_pending (the KSM data corruption fix came later)
       'kvm.apicReload': 'invalidate-page', // kvm_mmu_notifier_invalidate_page → kvm_arch_mmu_notifier_invalidate_page (x86.c)
     },
   },
@@ -154,8 +158,9 @@ const PRESET_LIST: readonly Variant[] = [
   },
   {
     name: 'intel-svm-deferred',
-    description: 'hypothetical: v4.13 but intel-svm postpones PASID/dev-IOTLB flushes while no device access is in flight',
-    sites: { ...V4_13, 'intelSvm.deferredInvalidation': 'true' },
+    description:
+      'hypothetical: v4.15 on VT-d with ECAP.DIS (world.ecapDis) whose intel_flush_svm_range defers the flush whenever DINV is clear, even while a device has the PASID active (the real cmpxchg64 compares the whole PASID-state entry, active reference count included, with 0), and whose wp_page_copy clears the PTE with plain ptep_clear_flush as range-end-only does, so that COW, like page_mkclean, notifies intel-svm once',
+    sites: { ...V4_15, 'cow.clearPte': 'clear-flush', 'intelSvm.deferredInvalidation': 'ignore-active' },
   },
   {
     name: 'mprotect-softdirty-v5.19',

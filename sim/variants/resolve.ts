@@ -21,9 +21,10 @@ export function parseVariantJson(input: unknown, fallbackName: string): Variant 
     problems.push(`base: ${JSON.stringify(obj.base)} is not a preset (presets: ${presetNames().join(', ')})`);
   } else base = PRESETS.get(obj.base);
   const sites: Record<string, string> = { ...(base?.sites ?? PRESETS.get('v4.13')!.sites) };
-  const overrides = obj.sites ?? {};
+  // Absent means no overrides; null is refused like any other non-object (not read as {}).
+  const overrides = obj.sites === undefined ? {} : obj.sites;
   if (typeof overrides !== 'object' || overrides === null || Array.isArray(overrides)) {
-    problems.push('sites: must be an object of site → choice');
+    problems.push(`sites: must be an object of site → choice, got ${overrides === null ? 'null' : Array.isArray(overrides) ? 'an array' : typeof overrides}`);
   } else {
     for (const [k, raw] of Object.entries(overrides as Record<string, unknown>)) {
       // A site whose choices are "true"/"false" takes a JSON boolean as well as the string.

@@ -45,6 +45,10 @@ export const SITES = {
     choices: ['notify-under-ptl', 'range-end', 'after-compare'],
     doc: 'write_protect_page (mm/ksm.c): ptep_clear_flush_notify under the PT lock · flush from its range_end (v4.15) · flush only after pages_identical compared the contents',
   },
+  'ksm.flushPending': {
+    choices: ['check', 'none'],
+    doc: 'write_protect_page (mm/ksm.c): `if (pte_write || pte_dirty || … || mm_tlb_flush_pending(mm))` — with an mmu_gather of the mm in flight (MADV_FREE, clear_refs under tlb_gather_mmu) even a read-only clean PTE is cleared and flushed, so a stale writable CPU TLB entry cannot write the page after pages_identical ("mm: fix KSM data corruption", Minchan Kim 2017; in 4.13.9, 4.15.18, v6.6) · no such test: a read-only clean PTE is taken as is (4.10.17, 4.11.0)',
+  },
   'ksm.replace': {
     choices: ['notify-under-ptl', 'range-end'],
     doc: 'replace_page (mm/ksm.c): ptep_clear_flush_notify before set_pte_at_notify, or only range_end',
@@ -95,12 +99,12 @@ export const SITES = {
     doc: 'a read-only → writable PTE upgrade in place (wp_page_reuse, do_wp_page → ptep_set_access_flags) notifies secondary TLBs; an IOMMU that caches permission faults (arm-smmu-v3) livelocks without it: always · never (v4.x) · only on arm64, i.e. when world.iommu is arm-smmu-v3 (v6.6: arm64 __ptep_set_access_flags → flush_tlb_page → mmu_notifier_arch_invalidate_secondary_tlbs; x86 ptep_set_access_flags only set_pte()s, no flush)',
   },
   'iommu.setsDirty': {
-    choices: ['false', 'true'],
-    doc: 'the IOMMU hardware walk sets the PTE young/dirty bits itself (otherwise a write to a clean PTE goes through a PRI fault)',
+    choices: ['hardware', 'false', 'true'],
+    doc: 'whether the IOMMU page walk sets the CPU PTE accessed/dirty bits itself, so a device write to a writable clean PTE needs no PRI fault: as the hardware of world.iommu does — amd-v2 (GCR3 guest tables in x86 long-mode format; amd_iommu_v2 relies on the walk setting Accessed: mn_clear_flush_young flushes the IOTLB) and intel-svm (VT-d first-level translation of mm->pgd, IA-32e paging with A/D updates) set them, arm-smmu-v3 SVA without HTTU (no CD.HA/HD in the v6.6 driver) does not · hypothetical: never · hypothetical: always',
   },
   'intelSvm.deferredInvalidation': {
-    choices: ['false', 'true'],
-    doc: 'intel-svm skips the flush while the PASID is inactive',
+    choices: ['cmpxchg', 'none', 'ignore-active'],
+    doc: 'intel_flush_svm_range (drivers/iommu/intel-svm.c) on VT-d with ECAP.DIS (world.ecapDis): cmpxchg64(&pasid_state_table[pasid], 0, 1ULL << 63) skips the PASID-IOTLB and device-IOTLB flush when no device has the PASID active and no deferral is pending, the hardware invalidating on the next activation (907fea3491d5, v4.4 … v4.20) · no deferral: the flush always happens (6d68b88e0993 removed it, v5.0) · hypothetical: the deferral tests only the DINV bit and skips the flush while a device has the PASID active',
   },
 } as const;
 

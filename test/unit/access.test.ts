@@ -117,28 +117,36 @@ describe('kernel/access: device accesses and PRI', () => {
     assert.ok(down > 0 && down < up && up < retry, `${down} < ${up} < ${retry}`);
   });
 
-  it('a device write to a clean writable PTE needs PRI (the walk does not set dirty) unless iommu.setsDirty', () => {
+  it('a device write to a clean writable PTE: the amd-v2/intel-svm walk sets D itself (no PRI); arm-smmu-v3, or iommu.setsDirty false, needs PRI', () => {
     // madvise-free cleans A's PTE (dirty = 0) but leaves it writable.
-    const sc = compile({
-      name: 'clean-write',
-      pages: { A: { cells: [1, 2, 3, 4] } },
-      devices: [{ name: 'dev0' }],
-      threads: [
-        { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A']] },
-        { name: 'dev0', on: 'device:dev0', ops: [['write', 'A', 0, 3], ['read', 'A', 0]] },
-      ],
-    });
-    const v413 = replay(sc, 'v4.13');
-    assert.deepEqual(v413.violations, []);
-    assert.deepEqual(labelsOf(v413, 'dev0'), ['device DMA write: ATS translation fault', 'device DMA write', 'device DMA read']);
-    assertInOrder(labelsOf(v413, 'iommu-fault'), ['handle_pte_fault', 'handle_pte_fault: spin_lock(ptl)', 'ptep_set_access_flags', 'do_fault: up_read + finish_pri_tag']);
-
-    const setsDirty = parseVariantJson({ base: 'v4.13', sites: { 'iommu.setsDirty': 'true' } }, 'sets-dirty');
-    const hw = replay(sc, setsDirty.sites);
-    assert.deepEqual(hw.violations, []);
-    assert.deepEqual(labelsOf(hw, 'dev0'), ['device DMA write', 'device DMA read'], 'the walk sets D itself: no PRI');
-    assert.deepEqual(labelsOf(hw, 'iommu-fault'), []);
-    assert.deepEqual(readValues(hw, 'dev0'), [{ page: 'A', cell: 0, value: 3 }]);
+    const scenario = (iommu: 'amd-v2' | 'intel-svm' | 'arm-smmu-v3') =>
+      compile({
+        name: 'clean-write',
+        world: { iommu },
+        pages: { A: { cells: [1, 2, 3, 4] } },
+        devices: [{ name: 'dev0' }],
+        threads: [
+          { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A']] },
+          { name: 'dev0', on: 'device:dev0', ops: [['write', 'A', 0, 3], ['read', 'A', 0]] },
+        ],
+      });
+    const needsPri = (r: ReturnType<typeof replay>) => {
+      assert.deepEqual(r.violations, []);
+      assert.deepEqual(labelsOf(r, 'dev0'), ['device DMA write: ATS translation fault', 'device DMA write', 'device DMA read']);
+      assertInOrder(labelsOf(r, 'iommu-fault'), ['handle_pte_fault', 'handle_pte_fault: spin_lock(ptl)', 'ptep_set_access_flags', 'do_fault: up_read + finish_pri_tag']);
+    };
+    const walkSetsDirty = (r: ReturnType<typeof replay>) => {
+      assert.deepEqual(r.violations, []);
+      assert.deepEqual(labelsOf(r, 'dev0'), ['device DMA write', 'device DMA read'], 'the walk sets D itself: no PRI');
+      assert.deepEqual(labelsOf(r, 'iommu-fault'), []);
+      assert.deepEqual(readValues(r, 'dev0'), [{ page: 'A', cell: 0, value: 3 }]);
+    };
+    for (const iommu of ['amd-v2', 'intel-svm'] as const) walkSetsDirty(replay(scenario(iommu), 'v4.13'));
+    needsPri(replay(scenario('arm-smmu-v3'), 'v6.6'));
+    const never = parseVariantJson({ base: 'v4.13', sites: { 'iommu.setsDirty': false } }, 'never-sets-dirty');
+    needsPri(replay(scenario('amd-v2'), never.sites));
+    const always = parseVariantJson({ base: 'v6.6', sites: { 'iommu.setsDirty': 'true' } }, 'always-sets-dirty');
+    walkSetsDirty(replay(scenario('arm-smmu-v3'), always.sites));
   });
 
   describe('maxRetries', () => {

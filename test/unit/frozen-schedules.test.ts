@@ -16,9 +16,9 @@ import { SIM_VERSION } from '../../sim/version.ts';
  * If this fails after an intentional model change, bump SIM_VERSION in sim/version.ts and
  * regenerate these arrays (run each seed once with runOnce and paste r.steps / r.decisions).
  */
-const RECORDED_UNDER = 'racefarm-sim/0.5.0';
+const RECORDED_UNDER = 'racefarm-sim/0.6.0';
 const K_STEPS = 36;
-const THREADS = 7; // cpu0 cpu1 cpu2 cpu3 dev0 dev2 + iommu-fault
+const THREADS = 8; // cpu0 cpu1 cpu2 cpu3 dev0 dev2 + iommu-fault, iommu-fault1 (amd_iommu_v2's multi-worker iommu_wq: one per device thread)
 
 const RANDOM: readonly { steps: number; decisions: number[] }[] = [
   { steps: 60, decisions: [2, 5, 1, 2, 5, 0, 0, 2, 2, 1, 4, 2, 4, 1, 3, 3, 1, 0, 1, 2, 3, 0, 3, 3, 2, 3, 1, 0, 1, 2, 1, 0, 2, 2, 2, 1, 3, 0, 0, 1, 1, 0, 2, 1, 3, 0, 2, 2, 0, 3, 1, 3, 0, 2, 1, 1, 3, 0] },
@@ -30,11 +30,11 @@ const RANDOM: readonly { steps: number; decisions: number[] }[] = [
 
 const PCT_DEPTH = 3;
 const PCT: readonly { steps: number; decisions: number[] }[] = [
-  { steps: 48, decisions: [5, 5, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 1, 4, 4, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2] },
-  { steps: 48, decisions: [5, 5, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 4, 4, 3, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] },
-  { steps: 48, decisions: [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 1, 1, 1, 4, 4, 5, 5, 0, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3, 3] },
-  { steps: 36, decisions: [3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 5, 5, 1, 4, 4, 0] },
-  { steps: 56, decisions: [3, 3, 3, 3, 3, 3, 3, 3, 3, 5, 6, 6, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 1, 1, 1, 1, 3, 3, 6, 6, 6, 5, 5, 1, 1, 1, 1, 3, 3, 3, 3] },
+  { steps: 48, decisions: [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 5, 5, 4, 4, 0, 3, 3, 3, 3, 3, 3] },
+  { steps: 42, decisions: [2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 5, 5, 0, 3, 3, 3, 3, 3, 3, 3] },
+  { steps: 48, decisions: [3, 3, 3, 3, 3, 3, 5, 5, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 4, 4, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 3, 3, 3, 3] },
+  { steps: 42, decisions: [4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 5, 5, 1, 1, 1, 1, 1, 1, 1] },
+  { steps: 42, decisions: [4, 4, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 0, 5, 5, 1, 1, 1, 2, 2, 2, 1, 1, 1, 1] },
 ];
 
 describe('frozen schedules: cow-two-pages under v4.13 (bump SIM_VERSION and regenerate on an intentional change)', () => {

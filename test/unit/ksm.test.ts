@@ -5,6 +5,8 @@ import { runOnce } from '../../sim/run.ts';
 import { exhaustive } from '../../sim/schedule/exhaustive.ts';
 import { PteKind } from '../../sim/model/pageTable.ts';
 import type { ScenarioInput } from '../../sim/scenario/schema.ts';
+import { catalogEntry } from '../../sim/scenario/catalog.ts';
+import { ReplayChooser } from '../../sim/schedule/replay.ts';
 
 /**
  * KSM (mm/ksm.c try_to_merge_one_page, v4.10–v6.6): set_page_stable_node(page, NULL) runs right
@@ -136,4 +138,34 @@ describe('kernel/ksm: try_to_merge_two_pages → break_cow when the second merge
     assert.equal(w.pt.write[0] + w.pt.write[1], 0);
     assert.ok(!labelsOf(r, 'k0').some((l) => l.startsWith('break_cow')));
   });
+});
+
+/**
+ * write_protect_page()'s `|| mm_tlb_flush_pending(mm)` (★ ksm.flushPending; "mm: fix KSM data
+ * corruption", Minchan Kim, 2017, with clear_refs under tlb_gather_mmu): Nadav Amit's race, on the
+ * catalog scenario ksm-stale-tlb. The recorded schedule: k2's first clear_refs (VM_SOFTDIRTY pass),
+ * cpu0's write fault caches a writable dirty TLB entry for A, MADV_FREE cleans A's PTE and k2's second
+ * clear_refs write-protects it (both flushes still owed), ksmd merges A and B, cpu0 writes A through
+ * its stale entry — into the KSM page B now maps — and cpu1 reads B.
+ */
+describe('kernel/ksm: write_protect_page and a pending TLB flush (mm_tlb_flush_pending)', () => {
+  const STALE_TLB_SCHEDULE = [
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 0, 4, 4, 4, 4, 4, 4, 4, 4, 1, 2, 2, 2,
+  ];
+  const sc = compile(catalogEntry('ksm-stale-tlb')!.scenario);
+  for (const variant of ['v4.10', 'v4.11']) {
+    it(`${variant} (no mm_tlb_flush_pending test): the read-only clean PTE is taken as is and B reads cpu0's write to A`, () => {
+      const r = runOnce(sc, sitesOf(variant), new ReplayChooser(STALE_TLB_SCHEDULE), { trace: true });
+      assert.ok(labelsOf(r, 'ksmd').includes('write_protect_page: already read-only and clean'));
+      assert.ok(oracles(r).includes('stale-read'), oracles(r).join(', '));
+    });
+  }
+  for (const variant of ['v4.13', 'v4.15', 'v6.6']) {
+    it(`${variant}: an mmu_gather in flight makes write_protect_page clear and flush A first; nothing is seen`, () => {
+      const r = runOnce(sc, sitesOf(variant), new ReplayChooser(STALE_TLB_SCHEDULE), { trace: true });
+      assert.ok(!labelsOf(r, 'ksmd').includes('write_protect_page: already read-only and clean'));
+      assert.deepEqual(oracles(r), []);
+    });
+  }
 });

@@ -207,3 +207,81 @@ describe('kernel/reclaim', () => {
     });
   });
 });
+
+/**
+ * Generated programs that found model bugs (explore self-check, /work/notes/model-bugs.md MB-1, MB-2),
+ * replayed on their recorded decisions. racefarm has one swap slot per virtual page; reclaim used to put
+ * a page into P's slot although P no longer mapped it (COWed away meanwhile), or a KSM page mapped at two
+ * addresses into both slots — P's swap entry then named a page that was not P's content.
+ */
+describe('reclaim: a page is only ever put into the swap slot of an address that maps it', () => {
+  const cases: [string, Parameters<typeof compile>[0], number[], string][] = [
+    [
+      'MB-1: the isolated page was COWed away from B before add_to_swap (generated program 8380)',
+      {
+        name: 'gen-8380',
+        pages: { B: { cells: [0, 0, 0, 0], cow: true } },
+        devices: [{ name: 'dev0', ats: true }],
+        threads: [
+          { name: 'd0', on: 'device:dev0', ops: [['write', 'B', 0, 1]] },
+          { name: 'k0', on: 'kernel', ops: [['reclaim', 'B']] },
+          { name: 'k1', on: 'kernel', ops: [['reclaim', 'B']] },
+        ],
+      },
+      [0, 3, 3, 3, 3, 3, 1, 3, 3, 3, 3, 3, 3, 3, 3, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2],
+      'add_to_swap: page no longer mapped at P (its other mappers keep it), activate_locked',
+    ],
+    [
+      'MB-2: the KSM page of A and B is reclaimed through A, then through B (generated program 1513)',
+      {
+        name: 'gen-1513',
+        world: { cells: 1 },
+        pages: { A: { cells: [0], swapped: true }, B: { cells: [0] } },
+        devices: [{ name: 'dev0', ats: true }],
+        threads: [
+          { name: 'd0', on: 'device:dev0', ops: [['write', 'A', 0, 1]] },
+          { name: 'k0', on: 'kernel', ops: [['ksm-merge', 'A', 'B'], ['reclaim', 'A'], ['reclaim', 'B']] },
+        ],
+      },
+      [0, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1],
+      'add_to_swap: page mapped at another address too (KSM), activate_locked',
+    ],
+  ];
+  for (const [title, input, decisions, label] of cases) {
+    for (const variant of ['v4.13', 'v4.15', 'v6.6']) {
+      it(`${variant}: ${title}`, () => {
+        const r = replay(compile(input), variant, decisions);
+        assert.ok(labels(r).includes(label), labels(r).join('\n'));
+        assert.deepEqual(r.violations.map((v) => `${v.oracle}: ${v.message}`), []);
+      });
+    }
+  }
+});
+
+describe('do_swap_page: reuse_swap_page() refuses a KSM page (model-bugs MB-3, generated program 48663)', () => {
+  // ksmd merges B into a KSM page while cpu0's COW of B and k0's reclaim of B (still mapping the KSM
+  // page) race; the vCPU's write fault then swaps B in from the swap cache — the KSM page A maps too.
+  // The model used to map it writable (exclusive by mapcount); the kernel maps it read-only and copies.
+  const input: Parameters<typeof compile>[0] = {
+    name: 'gen-48663',
+    world: { cells: 3, iommu: 'none', kvm: true },
+    pages: { A: { cells: [1, 0, 5] }, B: { cells: [1, 0, 5] } },
+    threads: [
+      { name: 'vcpu0', on: 'vcpu', ops: [['write', 'B', 0, 1]] },
+      { name: 'k0', on: 'kernel', ops: [['reclaim', 'B']] },
+      { name: 'k1', on: 'kernel', ops: [['ksm-merge', 'B', 'A']] },
+      { name: 'cpu0', on: 'cpu', ops: [['write', 'B', 0, 2], ['read', 'A', 0]] },
+    ],
+  };
+  const decisions = [
+    0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0,
+  ];
+  for (const variant of ['v4.13', 'v4.15', 'v6.6']) {
+    it(`${variant}: the KSM page comes back read-only, and nobody reads another page's write`, () => {
+      const r = replay(compile(input), variant, decisions);
+      assert.ok(!rows(r).some((x) => x.label === 'do_swap_page: page_add_anon_rmap + set_pte_at + swap_free' && / rw /.test(x.effects)), 'swapped in writable');
+      assert.deepEqual(r.violations.map((v) => `${v.oracle}: ${v.message}`), []);
+    });
+  }
+});

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { PACKAGE_ROOT, compiledModule } from './compiled.ts';
+import { PACKAGE_ROOT, compiledModule } from '../farm/compiled.ts';
 
 export const ROOT = PACKAGE_ROOT;
 
@@ -58,7 +58,7 @@ export class FarmProc {
 }
 
 export function farmProcess(args: string[], env: Record<string, string> = {}): FarmProc {
-  const compiled = compiledModule(new URL('./main.ts', import.meta.url));
+  const compiled = compiledModule(new URL('../farm/main.ts', import.meta.url));
   const entry = compiled ? [fileURLToPath(compiled)] : ['--import', 'tsx', 'farm/main.ts'];
   const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,

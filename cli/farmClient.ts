@@ -1,7 +1,9 @@
 import * as grpc from '@grpc/grpc-js';
-import { loadProtos } from './proto.ts';
-import type { CampaignState, CampaignView, FindingStatus, FindingSummary } from './store.ts';
-import type { StartCampaignInput } from './campaign.ts';
+import { loadProtos } from '../farm/proto.ts';
+import type { CampaignState, CampaignView, FindingStatus, FindingSummary } from '../farm/store.ts';
+import type { StartCampaignInput } from '../farm/campaign.ts';
+import type { ComparisonView } from '../farm/comparisonStore.ts';
+import type { CellResult } from '../sim/compare/cell.ts';
 
 export interface FindingDetail {
   summary: FindingSummary;
@@ -53,6 +55,24 @@ export function campaignFromMessage(m: any): CampaignView {
     computeMs: n(m.compute_ms),
     failedRanges: ((m.failed_ranges ?? []) as any[]).map((r) => ({ seedStart: n(r.seed_start), seedCount: n(r.seed_count), error: String(r.error ?? '') })),
     failedRangeCount: n(m.failed_range_count),
+    certificate: m.certificate ? certificateFromMessage(m.certificate) : null,
+  };
+}
+
+function certificateFromMessage(c: any): NonNullable<CampaignView['certificate']> {
+  return {
+    complete: c.complete === true,
+    bound: n(c.bound),
+    schedules: n(c.schedules),
+    pruned: n(c.pruned),
+    verdicts: [...((c.verdicts ?? []) as string[])],
+    prefixes: n(c.prefixes),
+    prefixesDone: n(c.prefixes_done),
+    exact: c.exact === true,
+    stoppedBy: c.stopped_by === '' || c.stopped_by === undefined ? null : c.stopped_by,
+    race: c.race_signature ? { prefix: n(c.race_prefix), signature: c.race_signature, oracle: c.race_oracle } : null,
+    maxSchedules: n(c.max_schedules),
+    exploredSchedules: n(c.explored_schedules),
   };
 }
 
@@ -69,10 +89,47 @@ export function findingFromMessage(m: any): FindingSummary {
   };
 }
 
+/** A StartComparison request (proto StartComparisonRequest). */
+export interface StartComparisonRequest {
+  name?: string;
+  scenarios: { name?: string; json?: string }[];
+  variants: { preset?: string; json?: string }[];
+  preemptions?: number;
+  seeds?: number;
+  max_schedules?: string;
+  split?: number;
+  request_id?: string;
+}
+
+export function comparisonFromMessage(m: any): ComparisonView {
+  return {
+    id: m.id,
+    name: m.name,
+    state: m.state,
+    scenarios: [...(m.scenarios ?? [])],
+    variants: [...(m.variants ?? [])],
+    budget: { bound: n(m.bound), seeds: n(m.seeds), maxSchedules: n(m.max_schedules), pctDepth: n(m.pct_depth), shrinkRuns: 0 },
+    split: n(m.split),
+    cells: ((m.cells ?? []) as any[]).map((c) => ({
+      index: n(c.index),
+      scenario: c.scenario,
+      variant: c.variant,
+      state: c.state,
+      result: c.result_json ? (JSON.parse(c.result_json) as CellResult) : null,
+      campaigns: [...(c.campaigns ?? [])],
+      error: c.error ?? '',
+    })),
+    createdAtMs: n(m.created_at_ms),
+    finishedAtMs: n(m.finished_at_ms),
+  };
+}
+
 export interface ClientOptions {
   readonly token?: string;
   /** Per-call deadline (ms) for unary calls. */
   readonly timeoutMs?: number;
+  /** Speak TLS and trust this CA (PEM) for the coordinator's certificate; absent: plaintext. */
+  readonly tlsCa?: Buffer;
 }
 
 /** A promise-based client of the coordinator's Farm and health services. */
@@ -84,7 +141,7 @@ export class FarmClient {
 
   constructor(readonly address: string, opts: ClientOptions = {}) {
     const { farm, health } = loadProtos();
-    const creds = grpc.credentials.createInsecure();
+    const creds = opts.tlsCa ? grpc.credentials.createSsl(opts.tlsCa) : grpc.credentials.createInsecure();
     this.farm = new farm(address, creds) as any;
     this.health = new health(address, creds) as any;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
@@ -106,6 +163,15 @@ export class FarmClient {
   async startCampaign(req: StartCampaignInput): Promise<CampaignView> {
     return campaignFromMessage(await this.call(this.farm, 'StartCampaign', req, Math.max(this.timeoutMs, 120_000)));
   }
+  async startComparison(req: StartComparisonRequest): Promise<ComparisonView> {
+    return comparisonFromMessage(await this.call(this.farm, 'StartComparison', req, Math.max(this.timeoutMs, 120_000)));
+  }
+  async getComparison(id: string): Promise<ComparisonView> {
+    return comparisonFromMessage(await this.call(this.farm, 'GetComparison', { id }));
+  }
+  async cancelComparison(id: string): Promise<ComparisonView> {
+    return comparisonFromMessage(await this.call(this.farm, 'CancelComparison', { id }));
+  }
   async getCampaign(id: string): Promise<CampaignView> {
     return campaignFromMessage(await this.call(this.farm, 'GetCampaign', { id }));
   }
@@ -123,8 +189,9 @@ export class FarmClient {
     const r = await this.call<{ findings: unknown[] }>(this.farm, 'ListFindings', { campaign });
     return r.findings.map(findingFromMessage);
   }
-  async getFinding(signature: string): Promise<FindingDetail> {
-    const r = await this.call<any>(this.farm, 'GetFinding', { signature });
+  /** The farm's finding of a signature, or (with `campaign`) that campaign's. */
+  async getFinding(signature: string, campaign = ''): Promise<FindingDetail> {
+    const r = await this.call<any>(this.farm, 'GetFinding', { signature, campaign });
     return { summary: findingFromMessage(r.summary), findingJson: r.finding_json, trace: r.trace, reason: r.reason };
   }
   async reproduce(req: { signature?: string; findingJson?: string }): Promise<ReproduceResult> {

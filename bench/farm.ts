@@ -4,9 +4,9 @@ import { compileScenario } from '../sim/scenario/compile.ts';
 import { resolvePreset } from '../sim/variants/resolve.ts';
 import { estimateSteps, type StrategySpec } from '../sim/schedule/strategy.ts';
 import { runSeeds } from '../sim/fuzz.ts';
-import { FarmClient } from './client.ts';
-import { TestRedis } from './redisServer.ts';
-import { startCoordinatorProc, startWorkerProc, until, type FarmProc } from './procs.ts';
+import { FarmClient } from '../cli/farmClient.ts';
+import { TestRedis } from '../support/redisServer.ts';
+import { startCoordinatorProc, startWorkerProc, until, type FarmProc } from '../support/procs.ts';
 
 export interface FarmBenchOptions {
   readonly scenario?: string;
@@ -135,7 +135,7 @@ export async function measureFarmThroughput(opts: FarmBenchOptions = {}): Promis
   };
 }
 
-// `node --import tsx farm/bench.ts`: print the measurement.
+// `node --import tsx bench/farm.ts`: print the measurement.
 if (import.meta.url === `file://${process.argv[1]}`) {
   const r = await measureFarmThroughput({ log: (m) => console.error(m) });
   console.log(JSON.stringify(r, null, 2));
