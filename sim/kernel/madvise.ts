@@ -35,9 +35,16 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
   } else if (kind === PteKind.Present && w.pt.frame[p] !== w.zeroFrame) {
     const f = w.pt.frame[p];
     const inSwapCache = w.backing.swapCache[p] === f;
-    if (frames.mapcount[f] !== 1 || ((inSwapCache || frames.dirty[f] === 1) && frames.lockOwner[f] !== -1)) {
-      // Shared with another mm, or !trylock_page(): "continue", the page is left alone.
-      if (w.tracing) w.note(`frame ${f} skipped (shared or locked)`);
+    // "if (PageSwapCache(page) || PageDirty(page)) { if (!trylock_page(page)) continue; /* If page is
+    // shared with others, we couldn't clear PG_dirty of the page. */ if (page_mapcount(page) != 1)
+    // continue; ...": the mapcount is read only for a page in the swap cache or with PG_dirty set
+    // (mm/madvise.c madvise_free_pte_range, 4.10.17, 4.13.19, 4.15; v6.6 the same with
+    // folio_mapcount). A clean page outside the swap cache is cleaned and marked lazyfree even when
+    // another mm maps it (a COW page after fork): reclaim then discards this mm's mapping.
+    const mustOwnPgDirty = inSwapCache || frames.dirty[f] === 1;
+    if (mustOwnPgDirty && (frames.lockOwner[f] !== -1 || frames.mapcount[f] !== 1)) {
+      // !trylock_page(), or PG_dirty shared with another mapper: "continue", the page is left alone.
+      if (w.tracing) w.note(`frame ${f} skipped (${frames.lockOwner[f] !== -1 ? 'locked' : 'PG_dirty or swap cache, shared'})`);
     } else {
       if (inSwapCache) {
         // try_to_free_swap(): the slot is no longer needed.

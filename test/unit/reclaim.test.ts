@@ -187,6 +187,47 @@ describe('kernel/reclaim', () => {
       assert.deepEqual(readValues(r, 'cpu0'), [{ page: 'A', cell: 0, value: 0 }]);
     });
 
+    it('a clean COW page shared with the forked mm is still marked lazyfree: reclaim discards this mm\'s mapping, the other mapper keeps the page', () => {
+      // madvise_free_pte_range reads page_mapcount only inside "if (PageSwapCache(page) ||
+      // PageDirty(page))" (mm/madvise.c, 4.13.19): a clean page mapped by two mms is cleaned and
+      // mark_page_lazyfree()d all the same. The model used to skip every shared page.
+      const sc = compile({
+        name: 'lazyfree-cow',
+        pages: { A: { cells: [5, 6, 7, 8], cow: true } },
+        threads: [
+          { name: 'k0', on: 'kernel', ops: [['madvise-free', 'A'], ['reclaim', 'A']] },
+          { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 0]] },
+        ],
+      });
+      const r = replay(sc, 'v4.13');
+      assert.deepEqual(r.violations, [], 'MADV_FREE content is not promised');
+      const free = rows(r).filter((x) => x.label.startsWith('madvise_free_pte_range')).map((x) => x.effects).join('; ');
+      assert.match(free, /frame \d+ lazyfree/);
+      const k0 = labelsOf(r, 'k0');
+      assert.ok(!k0.includes('add_to_swap'), 'a lazyfree page is not added to swap');
+      assertInOrder(k0, ['try_to_unmap_one: discard (clean MADV_FREE page) + page_remove_rmap', 'shrink_page_list: keep_locked (still mapped)']);
+      assert.deepEqual(readValues(r, 'cpu0'), [{ page: 'A', cell: 0, value: 0 }]);
+    });
+
+    it('a shared page with PG_dirty set is left alone (page_mapcount != 1)', () => {
+      // PG_dirty is one flag for every mapper: the KSM page of A and B (try_to_merge_one_page's
+      // SetPageDirty) is dirty and mapped twice, so madvise_free_pte_range leaves it alone.
+      const sc = compile({
+        name: 'lazyfree-ksm-shared',
+        pages: { A: { cells: [5, 6, 7, 8] }, B: { cells: [5, 6, 7, 8] } },
+        threads: [
+          { name: 'k0', on: 'kernel', ops: [['ksm-merge', 'A', 'B'], ['madvise-free', 'A'], ['reclaim', 'A']] },
+          { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 0]] },
+        ],
+      });
+      const r = replay(sc, 'v4.13');
+      assert.deepEqual(r.violations, []);
+      const free = rows(r).filter((x) => x.label.startsWith('madvise_free_pte_range')).map((x) => x.effects).join('; ');
+      assert.match(free, /skipped \(PG_dirty or swap cache, shared\)/);
+      assert.doesNotMatch(free, /lazyfree/);
+      assert.deepEqual(readValues(r, 'cpu0'), [{ page: 'A', cell: 0, value: 5 }]);
+    });
+
     it('a write after madvise-free re-dirties the page: reclaim restores the PTE and keeps the data', () => {
       const sc = compile({
         name: 'redirty',
@@ -209,7 +250,7 @@ describe('kernel/reclaim', () => {
 });
 
 /**
- * Generated programs that found model bugs (explore self-check, /work/notes/model-bugs.md MB-1, MB-2),
+ * Generated programs that found model bugs (the explore self-check of 0.5.0, docs/explore.md: model bugs MB-1, MB-2),
  * replayed on their recorded decisions. racefarm has one swap slot per virtual page; reclaim used to put
  * a page into P's slot although P no longer mapped it (COWed away meanwhile), or a KSM page mapped at two
  * addresses into both slots — P's swap entry then named a page that was not P's content.
