@@ -258,7 +258,7 @@ function* doSwapPage(w: World, t: SimThread, p: number, write: boolean, orig: nu
   frames.mapcount[f]++;
   // reuse_swap_page(): exclusive when no other mm maps it; then the swap copy is dropped and the page
   // dirtied. "if (unlikely(PageKsm(page))) return false;" (mm/swapfile.c): a KSM page found in the
-  // swap cache is mapped read-only and a write copies it (model-bugs MB-3, program 48663).
+  // swap cache is mapped read-only and a write copies it (MB-3 in docs/explore.md, program 48663).
   const exclusive = frames.mapcount[f] === 1 && frames.ksm[f] === 0;
   if (write && exclusive) {
     w.pt.setPresent(p, f, true, true, true);

@@ -88,7 +88,7 @@ function* shrinkPageList(w: World, t: SimThread, p: number, ubc: UnmapBatch): Ge
       // that page a fresh slot (get_swap_page) and reclaims it for its other mappers; P's own slot
       // is not involved. racefarm has one slot per virtual page and does not model the other
       // mappers' swap-out, so the page is kept (activate_locked) — never put into P's slot, which
-      // would alias P's swap entry to a page P no longer maps (model-bugs MB-1/MB-2).
+      // would alias P's swap entry to a page P no longer maps (MB-1/MB-2 in docs/explore.md).
       t.label = 'add_to_swap: page no longer mapped at P (its other mappers keep it), activate_locked';
       frames.lockOwner[f] = -1;
       frames.put(f);
@@ -99,7 +99,7 @@ function* shrinkPageList(w: World, t: SimThread, p: number, ubc: UnmapBatch): Ge
       // Q), or already in the swap cache under another address's slot. The kernel swaps such a page
       // to one slot and try_to_unmap() unmaps every mapping (rmap_walk_ksm); racefarm's slots are one
       // per address, so it keeps the page (activate_locked) instead of giving one page two slots
-      // (model-bugs MB-2: both slots then resolved to one frame, and a write through one address
+      // (MB-2 in docs/explore.md: both slots then resolved to one frame, and a write through one address
       // showed at the other).
       t.label = 'add_to_swap: page mapped at another address too (KSM), activate_locked';
       frames.lockOwner[f] = -1;

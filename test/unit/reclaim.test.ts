@@ -299,7 +299,7 @@ describe('reclaim: a page is only ever put into the swap slot of an address that
   }
 });
 
-describe('do_swap_page: reuse_swap_page() refuses a KSM page (model-bugs MB-3, generated program 48663)', () => {
+describe('do_swap_page: reuse_swap_page() refuses a KSM page (MB-3 in docs/explore.md, generated program 48663)', () => {
   // ksmd merges B into a KSM page while cpu0's COW of B and k0's reclaim of B (still mapping the KSM
   // page) race; the vCPU's write fault then swaps B in from the swap cache — the KSM page A maps too.
   // The model used to map it writable (exclusive by mapcount); the kernel maps it read-only and copies.
