@@ -34,7 +34,10 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
     w.touch(p);
   } else if (kind === PteKind.Present && w.pt.frame[p] !== w.zeroFrame) {
     const f = w.pt.frame[p];
-    const inSwapCache = w.backing.swapCache[p] === f;
+    // PageSwapCache is a page flag: the page may sit in the swap cache under another address's
+    // slot (a KSM page swapped out through B, then mapped at A by replace_page).
+    const slot = swapSlotOf(w, f);
+    const inSwapCache = slot >= 0;
     // "if (PageSwapCache(page) || PageDirty(page)) { if (!trylock_page(page)) continue; /* If page is
     // shared with others, we couldn't clear PG_dirty of the page. */ if (page_mapcount(page) != 1)
     // continue; ...": the mapcount is read only for a page in the swap cache or with PG_dirty set
@@ -45,10 +48,15 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
     if (mustOwnPgDirty && (frames.lockOwner[f] !== -1 || frames.mapcount[f] !== 1)) {
       // !trylock_page(), or PG_dirty shared with another mapper: "continue", the page is left alone.
       if (w.tracing) w.note(`frame ${f} skipped (${frames.lockOwner[f] !== -1 ? 'locked' : 'PG_dirty or swap cache, shared'})`);
+    } else if (inSwapCache && w.pt.kind[slot] === PteKind.Swap) {
+      // "if (PageSwapCache(page) && !try_to_free_swap(page)) continue": try_to_free_swap() returns 0
+      // while page_swapcount() is not 0 (mm/swapfile.c, 4.13) — the slot's address still holds its
+      // swap entry.
+      if (w.tracing) w.note(`frame ${f} skipped (try_to_free_swap: swap:${w.pageName(slot)} still references the slot)`);
     } else {
       if (inSwapCache) {
-        // try_to_free_swap(): the slot is no longer needed.
-        w.backing.swapCache[p] = -1;
+        // try_to_free_swap(): page_swapcount() is 0, delete_from_swap_cache().
+        w.backing.swapCache[slot] = -1;
         frames.refcount[f]--;
       }
       frames.dirty[f] = 0; // ClearPageDirty()
@@ -69,4 +77,9 @@ export function* madviseFree(w: World, t: SimThread, p: number): Step {
   yield* rangeEnd(w, t, single(p), false);
   yield* tlbFinishMmu(w, t, p, tlbRange, -1);
   yield* madviseExit(w, t, p);
+}
+
+/** The address whose swap slot holds frame f (PageSwapCache; a frame is in one slot at most), or -1. */
+function swapSlotOf(w: World, f: number): number {
+  return w.backing.swapCache.indexOf(f);
 }

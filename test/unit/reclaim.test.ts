@@ -326,3 +326,36 @@ describe('do_swap_page: reuse_swap_page() refuses a KSM page (MB-3 in docs/explo
     });
   }
 });
+
+describe('madvise_free_pte_range: a page in another address\'s swap slot is left alone (MB-4 in docs/explore.md, generated program 50708)', () => {
+  // ksmd makes B's page the KSM page; reclaim swaps it out through B before replace_page maps it at A
+  // too; the vCPU swaps B back in (the KSM page, in B's slot, clean after pageout); MADV_FREE of A then
+  // finds PageSwapCache set and page_mapcount 2 (or, before B's swap-in, try_to_free_swap failing on B's
+  // swap entry) and continues. The model looked only at A's own slot, cleared the page and marked it
+  // lazyfree, and the next reclaim of B discarded the page B had never MADV_FREEd: lost-write.
+  const input: Parameters<typeof compile>[0] = {
+    name: 'gen-50708',
+    world: { frames: 16, cells: 4, iommu: 'none', kvm: true, maxSteps: 2000, maxRetries: 8 },
+    pages: { A: { cells: [5, 2, 0, 0] }, B: { cells: [5, 2, 0, 0] } },
+    threads: [
+      { name: 'vcpu0', on: 'vcpu', ops: [['read', 'B', 0]] },
+      { name: 'k0', on: 'kernel', ops: [['ksm-merge', 'B', 'A']] },
+      { name: 'k1', on: 'kernel', ops: [['reclaim', 'B'], ['madvise-free', 'A'], ['reclaim', 'B']] },
+    ],
+  };
+  // pct depth 3 seed 5's decisions (explore --variant v4.13 --programs 100000 --seed 0 at racefarm-sim 0.6.1, before the fix).
+  const decisions = [
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1,
+    1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 1,
+  ];
+  for (const variant of ['v4.13', 'v4.15', 'v6.6']) {
+    it(`${variant}: MADV_FREE of A skips the swap-cache page, B keeps its data`, () => {
+      const r = replay(compile(input), variant, decisions);
+      const free = rows(r).filter((x) => x.label.startsWith('madvise_free_pte_range')).map((x) => x.effects).join('; ');
+      assert.match(free, /skipped \((PG_dirty or swap cache, shared|try_to_free_swap: swap:B still references the slot)\)/);
+      assert.ok(!labels(r).includes('try_to_unmap_one: discard (clean MADV_FREE page) + page_remove_rmap'), 'B discarded');
+      assert.deepEqual(r.violations.map((v) => `${v.oracle}: ${v.message}`), []);
+    });
+  }
+});
