@@ -30,7 +30,7 @@ export async function measureFairness(opts: { bigSeeds?: number; smallSeeds?: nu
   try {
     const c = await startCoordinatorProc(redis.url);
     procs.push(c.proc);
-    for (let i = 0; i < workers; i++) procs.push((await startWorkerProc(redis.url)).proc);
+    for (let i = 0; i < workers; i++) procs.push(await startWorkerProc(redis.url));
     client = new FarmClient(c.address);
     const big = await client.startCampaign({ name: 'big', scenario_name: 'cow-two-pages', variant_preset: 'v4.13', strategy: 'random', seed_start: '0', seed_count: String(bigSeeds), batch_size: 1000 });
     await until(async () => (await client!.getCampaign(big.id)).jobsDone >= 2, 120_000, 'the big campaign running');
