@@ -91,25 +91,24 @@ function* notifyUpgrade(w: World, t: SimThread, p: number): Step {
  */
 function* doFileFault(w: World, t: SimThread, p: number, write: boolean): Step {
   const frames = w.frames;
-  const cache = w.backing.swapCache;
   yield null;
   t.label = 'filemap_fault: find_get_page';
   t.page = p;
-  let f = cache[p];
+  let f = w.backing.swapCache[p];
   if (f >= 0) {
     frames.refcount[f]++;
   } else {
     t.label = 'filemap_fault: page_cache_read';
     f = w.allocFrame(p);
     w.backing.readIntoFrame(p, frames.cells, f);
-    cache[p] = f;
+    w.backing.swapCache[p] = f;
     frames.refcount[f]++; // the page cache's reference
     if (w.tracing) w.note(`read ${w.pageName(p)} from the file into frame ${f}`);
   }
   yield pageLockGate(w, f);
   t.label = write ? 'filemap_fault: lock_page; do_page_mkwrite: set_page_dirty' : 'filemap_fault: lock_page';
   frames.lockOwner[f] = t.id;
-  if (cache[p] !== f) {
+  if (w.backing.swapCache[p] !== f) {
     frames.lockOwner[f] = -1;
     frames.put(f);
     if (w.tracing) w.note('page left the page cache: retry');

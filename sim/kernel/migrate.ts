@@ -18,7 +18,6 @@ import { invalidatePageStep, invalidateRange, invalidateRangeStep, rangeEnd, ran
  */
 export function* migrate(w: World, t: SimThread, p: number): Step {
   const frames = w.frames;
-  const cache = w.backing.swapCache;
   yield null;
   t.label = 'migrate_pages: isolate_lru_page';
   t.page = p;
@@ -70,15 +69,15 @@ export function* migrate(w: World, t: SimThread, p: number): Step {
   // must be ours and the swap/page cache's, else -EAGAIN (a GUP pin, a racing fault).
   yield null;
   t.page = p;
-  const expected = 1 + (cache[p] === old ? 1 : 0);
+  const expected = 1 + (w.backing.swapCache[p] === old ? 1 : 0);
   const ok = unmapped && frames.refcount[old] === expected;
   if (ok) {
     t.label = 'migrate_page_move_mapping + migrate_page_copy';
     frames.copy(old, nf);
     frames.dirty[nf] = frames.dirty[old];
     frames.lazyfree[nf] = frames.lazyfree[old];
-    if (cache[p] === old) {
-      cache[p] = nf; // the cache entry moves to the new page with its reference
+    if (w.backing.swapCache[p] === old) {
+      w.backing.swapCache[p] = nf; // the cache entry moves to the new page with its reference
       frames.refcount[nf]++;
       frames.refcount[old]--;
     }

@@ -26,6 +26,8 @@ export interface ExhaustiveOptions {
   readonly stateful?: boolean;
   /** Stateful: what keys a thread's program state (sim/schedule/exhaustive/threadKey.ts). */
   readonly threadState?: 'observed' | 'world';
+  /** Stateful, 'observed': replay through the recording views too (the check that replaying on the raw arrays changes nothing). */
+  readonly replayViews?: boolean;
   /** Stateful: cap on distinct states kept (complete: false, stopped: 'max-states' when hit). */
   readonly maxStates?: number;
   /** Progress reports and a stop request from the caller (cli/ passes its clock and SIGINT in). */

@@ -30,6 +30,8 @@ const MESSAGE_ONLY = new Set(['seenFrame', 'seenGen', 'seenWrite', 'writeFrame',
 
 export class StepObservations {
   recording = false;
+  /** Replayed steps run through the recording views too (the slower way, kept to check the fast one). */
+  constructor(private readonly replayViews = false) {}
   /** The reads of the current step, flattened. */
   private seq: (number | string)[] = [];
   private readonly arrayProxies = new Map<object, object>();
@@ -72,9 +74,21 @@ export class StepObservations {
     this.recording = true;
   }
 
-  /** A replayed step: the views are in (a reference it caches must be one), nothing recorded. */
+  /**
+   * A replayed step: nothing recorded, and it runs on the raw arrays — the views are in only for a
+   * step whose reads are recorded (begin). Sound because no thread keeps a typed array across a
+   * yield: a step reads every typed array through the World object that holds it (`w.pt.frame[p]`,
+   * `frames.refcount[f]`, never a local `const cache = w.backing.swapCache` read after a yield),
+   * so a later recorded step's reads go through the views whatever ran before. `replayViews`
+   * (the search's self-check) replays through the views instead; both give the same search.
+   */
   enter(): void {
-    this.viewsIn();
+    if (this.replayViews) this.viewsIn();
+  }
+
+  /** A replayed step is over. */
+  leave(): void {
+    if (this.replayViews) this.viewsOut();
   }
 
   /** The step is over: its reads, encoded. */
@@ -174,6 +188,8 @@ export class StepObservations {
     const p = new Proxy(o as Record<string | symbol, unknown>, {
       get(target, key, receiver) {
         const v = Reflect.get(target, key, receiver);
+        // Not recording (a replayed step, or between steps): nothing to record or to hide.
+        if (!rec.recording) return v;
         if (opaque && typeof v === 'function') {
           return (...args: unknown[]) => {
             const was = rec.recording;
@@ -185,7 +201,7 @@ export class StepObservations {
             }
           };
         }
-        if (rec.recording && typeof key === 'string' && Object.hasOwn(target, key)) {
+        if (typeof key === 'string' && Object.hasOwn(target, key)) {
           if (typeof v !== 'object' || v === null) rec.seq.push(`o${id}`, key, typeof v === 'string' ? JSON.stringify(v) : `${v as number}`);
           else if (Array.isArray(v) || !rec.graph.has(v)) rec.seq.push(`o${id}`, key, rec.deep(v));
         }

@@ -23,6 +23,8 @@ export interface StatefulOptions {
   readonly control?: SearchControl;
   /** What keys a thread's program state (threadKey.ts): the values its steps read (default), or the World states they ran in. */
   readonly threadState?: 'observed' | 'world';
+  /** 'observed': replayed steps run through the recording views too (observe.ts `enter`): a self-check, slower. */
+  readonly replayViews?: boolean;
 }
 
 /** A point of the current path where two or more threads were enabled. */
@@ -112,9 +114,10 @@ class StatefulExecution implements Chooser, StepObserver {
   step(_w: World, t: SimThread): void {
     if (this.obs === null) {
       if (this.keeping) this.threads.advance(this.hist, t.id, this.stepWorld);
+    } else if (this.keeping) {
+      this.threads.advance(this.hist, t.id, this.obs.end());
     } else {
-      const seen = this.obs.end();
-      if (this.keeping) this.threads.advance(this.hist, t.id, seen);
+      this.obs.leave();
     }
     this.keeping = false;
   }
@@ -246,7 +249,7 @@ export function* statefulSearch(sc: CompiledScenario, sites: Sites, opts: Statef
   const visited = new Visited();
   const threads = new ThreadHistories();
   const worldKeys = new WorldKeys();
-  const obs = (opts.threadState ?? 'observed') === 'observed' ? new StepObservations() : null;
+  const obs = (opts.threadState ?? 'observed') === 'observed' ? new StepObservations(opts.replayViews === true) : null;
   const tally = new VerdictTally(opts.target);
   const prefix = opts.prefix ?? [];
   const control = opts.control;
