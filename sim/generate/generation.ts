@@ -83,7 +83,7 @@ export function generateProgram(seed: number, opts: GenerateOptions): ScenarioJs
     rng,
     iommus.map((o) => [o, IOMMU_WEIGHT[o] ?? 1] as const),
   ) as IommuOption;
-  const kvm = rng() < (iommu === 'none' ? 0.7 : 0.3);
+  const kvm = VOCABULARY.kvmWith.has(iommu) && rng() < (iommu === 'none' ? 0.7 : 0.3);
   const ptLock = rng() < 0.8 ? PT_LOCK_OPTIONS[0] : pick(rng, PT_LOCK_OPTIONS);
   const cells = weighted(rng, [[1, 1], [2, 3], [3, 2], [4, 2]] as const);
 
@@ -132,6 +132,7 @@ export function generateProgram(seed: number, opts: GenerateOptions): ScenarioJs
     const options: { op: OpName; page: number; other: number; w: number }[] = [];
     const pagesToTry = forcePage === null ? pageNames.map((_, i) => i) : [forcePage];
     for (const op of VOCABULARY.opsOf[th.kind]) {
+      if (!VOCABULARY.opsInWorld[iommu].has(op)) continue; // clear-refs/pagemap on arm64 (no soft-dirty)
       const args = OP_ARGS[op] as readonly ArgKind[];
       const pageArgs = args.filter((a) => a === 'page' || a === 'otherPage').length;
       if (pageArgs === 0) {

@@ -144,6 +144,10 @@ export interface Vocabulary {
   readonly pageOk: ReadonlyMap<OpName, ReadonlySet<string>>;
   /** Whether compile.ts accepts a device without ATS (it does not: see compile.ts). */
   readonly atsOptional: boolean;
+  /** Ops a world with this IOMMU accepts at all (an arm-smmu-v3 world is arm64: no soft-dirty, so no clear-refs or pagemap). */
+  readonly opsInWorld: Readonly<Record<IommuOption, ReadonlySet<OpName>>>;
+  /** IOMMU kinds whose world may have KVM (not arm-smmu-v3: racefarm's KVM is x86's). */
+  readonly kvmWith: ReadonlySet<IommuOption>;
 }
 
 /** Asks compile.ts, once, everything the generator needs to know about what it accepts. */
@@ -184,7 +188,28 @@ function probeVocabulary(): Vocabulary {
     devices: [{ name: 'd0', ats: false }],
     threads: [{ name: 't0', on: 'device:d0', ops: [['read', 'P0', 0]] }],
   };
-  return { attrSets, opsOf, pageOk, atsOptional: compiles(noAts) };
+  // Per IOMMU kind, the ops some page lets compile (on a thread of the first kind that runs the op, no device).
+  const opsInWorld = {} as Record<IommuOption, Set<OpName>>;
+  for (const iommu of IOMMU_OPTIONS) {
+    opsInWorld[iommu] = new Set(
+      OP_NAMES.filter((op) => {
+        const kind = (['cpu', 'kernel'] as const).find((k) => opsOf[k].includes(op)) ?? 'kernel';
+        return attrSets[0].some((a) =>
+          compiles({
+            name: 'probe',
+            world: { frames: 64, cells: 2, iommu },
+            pages: { P0: Object.fromEntries(a.map((k) => [k, true])), P1: {} },
+            devices: [],
+            threads: [{ name: 't0', on: kind, ops: [sampleOp(op)] }],
+          }),
+        );
+      }),
+    );
+  }
+  const kvmWith = new Set(
+    IOMMU_OPTIONS.filter((iommu) => compiles({ name: 'probe', world: { frames: 64, cells: 2, iommu, kvm: true }, pages: { P0: {} }, devices: [], threads: [{ name: 't0', on: 'vcpu', ops: [['read', 'P0', 0]] }] })),
+  );
+  return { attrSets, opsOf, pageOk, atsOptional: compiles(noAts), opsInWorld, kvmWith };
 }
 
 /** The vocabulary, computed once when the module loads (pure: it depends on the code only). */

@@ -132,6 +132,7 @@ function resolve(s: ScenarioParsed, problems: string[]): CompiledScenario {
   });
   if (totalOps > LIMITS.opsTotal) problems.push(`threads: ${totalOps} ops in all, at most ${LIMITS.opsTotal}`);
   checkApicAccesses(s, pageIndex, pages, problems);
+  checkArm64World(s, problems);
 
   const source: ScenarioJson = {
     name: s.name,
@@ -215,6 +216,38 @@ function checkApicAccesses(s: ScenarioParsed, pageIndex: Map<string, number>, pa
         problems.push(`${at}: "${name}" is the APIC-access page, a MAP_SHARED mapping: KSM merges only private anonymous pages of VM_MERGEABLE areas`);
       } else if (verb === 'madvise-free') {
         problems.push(`${at}: "${name}" is the APIC-access page, a MAP_SHARED mapping: MADV_FREE returns -EINVAL there (madvise_free_single_vma: !vma_is_anonymous)`);
+      }
+    });
+  });
+}
+
+/** Ops that exist only where the architecture has a soft-dirty PTE bit. */
+const SOFT_DIRTY_OPS: ReadonlySet<string> = new Set(['clear-refs', 'pagemap']);
+
+/**
+ * An arm-smmu-v3 world is an arm64 machine (the other IOMMUs and racefarm's KVM are x86), and two
+ * things of the model do not exist there:
+ * - soft-dirty: arm64 does not select HAVE_ARCH_SOFT_DIRTY (arch/x86/Kconfig does), and mm/Kconfig's
+ *   MEM_SOFT_DIRTY "depends on CHECKPOINT_RESTORE && HAVE_ARCH_SOFT_DIRTY && PROC_FS". Without it
+ *   fs/proc/task_mmu.c's clear_soft_dirty() is an empty stub (clear_refs write-protects nothing) and
+ *   pte_soft_dirty() is `return 0` (include/linux/pgtable.h), so pagemap never reports PM_SOFT_DIRTY
+ *   (v6.6.63). clear-refs here would write-protect a PTE no arm64 kernel write-protects.
+ * - racefarm's KVM: x86's shadow MMU (arch/x86/kvm/mmu: mmu_spte_clear_track_bits dirtying the page
+ *   when a writable spte is dropped, the APIC-access page and KVM_REQ_APIC_PAGE_RELOAD). arm64's
+ *   stage-2 (arch/arm64/kvm/mmu.c) is another model, not written.
+ */
+function checkArm64World(s: ScenarioParsed, problems: string[]): void {
+  if (s.world.iommu !== 'arm-smmu-v3') return;
+  if (s.world.kvm) {
+    problems.push(`world.kvm: racefarm's KVM is x86's shadow MMU (sptes, the APIC-access page), and world.iommu "arm-smmu-v3" makes the machine arm64; arm64's stage-2 MMU is not modelled`);
+  }
+  s.threads.forEach((th, ti) => {
+    th.ops.forEach((raw, oi) => {
+      const verb = raw[0];
+      if (typeof verb === 'string' && SOFT_DIRTY_OPS.has(verb)) {
+        problems.push(
+          `threads[${ti}].ops[${oi}][0]: "${verb}" needs soft-dirty, and world.iommu "arm-smmu-v3" makes the machine arm64, which has none (arm64 does not select HAVE_ARCH_SOFT_DIRTY: clear_soft_dirty() is an empty stub and pagemap never reports PM_SOFT_DIRTY)`,
+        );
       }
     });
   });

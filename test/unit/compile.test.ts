@@ -220,6 +220,28 @@ describe('scenario/compile: validation', () => {
       });
     }
 
+    // arm64 has no soft-dirty (no HAVE_ARCH_SOFT_DIRTY; clear_soft_dirty() is a stub, pagemap never reports it).
+    for (const op of [['clear-refs'], ['pagemap', 'A']]) {
+      it(`"${op[0]}" in an arm-smmu-v3 (arm64) world is rejected; in an x86 world it is accepted`, () => {
+        const s = base();
+        s.world = { iommu: 'arm-smmu-v3' };
+        s.threads.push({ name: 'k0', on: 'kernel', ops: [op] });
+        rejects(s, 'threads[1].ops[0][0]', 'arm64, which has none');
+        for (const iommu of ['amd-v2', 'intel-svm']) {
+          s.world = { iommu };
+          assert.doesNotThrow(() => compileScenario(s));
+        }
+      });
+    }
+
+    it('KVM in an arm-smmu-v3 (arm64) world is rejected: racefarm\'s KVM is x86\'s shadow MMU', () => {
+      const s = base();
+      s.world = { iommu: 'arm-smmu-v3', kvm: true };
+      rejects(s, 'world.kvm', 'arm64');
+      s.world = { iommu: 'intel-svm', kvm: true };
+      assert.doesNotThrow(() => compileScenario(s));
+    });
+
     it('an unknown iommu is rejected', () => {
       const s = base();
       s.world = { iommu: 'vt-d' };

@@ -14,20 +14,23 @@ function scenario(iommu: 'amd-v2' | 'intel-svm' | 'arm-smmu-v3'): ScenarioInput 
   return {
     name: 'upgrade',
     world: { iommu },
-    pages: { A: { cells: [0, 0, 0, 0] } },
+    pages: { A: { cells: [0, 0, 0, 0], swapped: true } },
     devices: [{ name: 'dev0', ats: true }],
     threads: [
-      { name: 'k0', on: 'kernel', ops: [['clear-refs']] },
       { name: 'dev0', on: 'device:dev0', ops: [['read', 'A', 0]] },
       { name: 'cpu0', on: 'cpu', ops: [['write', 'A', 0, 1]] },
     ],
   };
 }
 
-/** clear_refs write-protects A, the device caches the read-only translation, the CPU's write fault upgrades A in place. */
+/**
+ * A is swapped out; the device's read faults it in read-only (do_swap_page on a read fault) and
+ * caches the read-only translation; the CPU's write fault upgrades A in place (do_wp_page reuses
+ * the exclusive page). Not clear_refs: an arm64 kernel has no soft-dirty (compile.ts).
+ */
 function run(iommu: 'amd-v2' | 'intel-svm' | 'arm-smmu-v3') {
   const kept = keepWorld();
-  const plan = new PlanChooser([{ thread: 'k0' }, { thread: 'dev0' }, { thread: 'cpu0' }]);
+  const plan = new PlanChooser([{ thread: 'dev0' }, { thread: 'iommu-fault' }, { thread: 'dev0' }, { thread: 'cpu0' }]);
   const r = runOnce(compile(scenario(iommu)), sitesOf('v6.6'), plan, { trace: true, observer: kept.observer });
   const upgrade = r.trace!.find((row) => row.label === 'wp_page_reuse: ptep_set_access_flags');
   assert.ok(upgrade, `${iommu}: no wp_page_reuse step`);
