@@ -74,8 +74,9 @@ describe('exhaustive search', function () {
       ['mprotect-device-write', 'no-mprotect-invalidate', 2],
       ['migrate-device-write', 'migrate-flush-after-copy', 2],
       ['migrate-device-write', 'v4.15', 2],
-      ['smmu-upgrade-livelock', 'v4.15', 2],
+      // (smmu-upgrade-livelock left at 0.6.3: one device thread and its fault worker, a single schedule)
       ['writeback-device-write', 'no-mkclean-invalidate', 2],
+      ['writeback-device-write', 'v4.13', 2],
       ['ksm-device-write', 'ksm-flush-after-compare', 2],
       ['intel-svm-cow', 'intel-svm-deferred', 1],
       ['zap-gather-free', 'no-gather-invalidate', 1],

@@ -2,7 +2,7 @@ import type { World } from '../world.ts';
 import type { SimThread, Step } from '../thread.ts';
 import { PteKind } from '../model/pageTable.ts';
 import { lockPtl, unlockPtl } from './ptl.ts';
-import { rangeEnd, rangeStart } from './notify.ts';
+import { invalidateRange, rangeEnd, rangeStart } from './notify.ts';
 
 /**
  * echo 4 > /proc/PID/clear_refs → clear_refs_write(CLEAR_REFS_SOFT_DIRTY) (fs/proc/task_mmu.c,
@@ -17,6 +17,10 @@ import { rangeEnd, rangeStart } from './notify.ts';
  * empty range ~0..~0 to mmu_notifier_invalidate_range(); up_read.
  */
 export function* clearRefs(w: World, t: SimThread): Step {
+  if (w.sites['clearRefs.tlbFlush'] === 'write-lock') {
+    yield* clearRefsWriteLocked(w, t);
+    return;
+  }
   yield w.mmapSem.readGate;
   const gather = w.sites['clearRefs.tlbFlush'] === 'tlb-gather';
   t.label = gather ? 'clear_refs_write: down_read(mmap_sem) + tlb_gather_mmu' : 'clear_refs_write: down_read(mmap_sem)';
@@ -39,6 +43,21 @@ export function* clearRefs(w: World, t: SimThread): Step {
     w.mmapSem.downRead();
   }
   yield* rangeStart(w, t, w.allPages);
+  yield* clearRefsWalk(w, t);
+  yield* rangeEnd(w, t, w.allPages, w.sites['clearRefs.invalidate'] === 'none');
+  yield null;
+  t.label = gather ? 'clear_refs_write: tlb_finish_mmu (fullmm: flush_tlb_mm_range TLB_FLUSH_ALL)' : 'clear_refs_write: flush_tlb_mm';
+  t.page = -1;
+  w.flushCpuTlbs(w.allPages);
+  if (gather) w.mmTlb.pending--; // dec_tlb_flush_pending(mm)
+  yield null;
+  t.label = 'clear_refs_write: up_read(mmap_sem)';
+  w.mmapSem.upRead();
+  w.oracles.endClearRefs();
+}
+
+/** walk_page_range() → clear_refs_pte_range(): per PTE under its PT lock, clear_soft_dirty(). */
+function* clearRefsWalk(w: World, t: SimThread): Step {
   for (let p = 0; p < w.pageCount; p++) {
     yield* lockPtl(w, t, p, 'clear_refs_pte_range: pte_offset_map_lock');
     yield null;
@@ -54,15 +73,40 @@ export function* clearRefs(w: World, t: SimThread): Step {
     }
     yield* unlockPtl(w, t, p);
   }
-  yield* rangeEnd(w, t, w.allPages, w.sites['clearRefs.invalidate'] === 'none');
+}
+
+/**
+ * ★ clearRefs.tlbFlush `write-lock`: clear_refs_write() of v6.6 (fs/proc/task_mmu.c, read in 6.6.0
+ * and 6.6.63, docs/kernel-notes.md): mmap_write_lock_killable() for the whole operation; under it
+ * the VM_SOFTDIRTY pass, inc_tlb_flush_pending(), range_start(0, -1), the walk, range_end — which in
+ * v6.6 calls only ->invalidate_range_end (1af5a8109904 made ->invalidate_range the TLB-flush hook
+ * arch_invalidate_secondary_tlbs) — then flush_tlb_mm(): x86 flush_tlb_mm_range() and arm64
+ * flush_tlb_mm() call mmu_notifier_arch_invalidate_secondary_tlbs() after the CPU flush, so the
+ * IOMMUs are flushed there (clearRefs.invalidate `range-end` = "the flush that follows range_end
+ * reaches them"; `none`: it does not); dec_tlb_flush_pending(); mmap_write_unlock().
+ */
+function* clearRefsWriteLocked(w: World, t: SimThread): Step {
+  yield w.mmapSem.writeGate;
+  t.label = 'clear_refs_write: mmap_write_lock_killable';
+  t.page = -1;
+  w.mmapSem.downWrite(t.id);
+  w.oracles.beginClearRefs();
   yield null;
-  t.label = gather ? 'clear_refs_write: tlb_finish_mmu (fullmm: flush_tlb_mm_range TLB_FLUSH_ALL)' : 'clear_refs_write: flush_tlb_mm';
+  t.label = 'clear_refs_write: vm_flags_clear(VM_SOFTDIRTY) + vma_set_page_prot, inc_tlb_flush_pending';
+  w.vmaSoftDirty.fill(0);
+  w.mmTlb.pending++;
+  yield* rangeStart(w, t, w.allPages);
+  yield* clearRefsWalk(w, t);
+  yield* rangeEnd(w, t, w.allPages, true);
+  yield null;
+  t.label = 'clear_refs_write: flush_tlb_mm → mmu_notifier_arch_invalidate_secondary_tlbs';
   t.page = -1;
   w.flushCpuTlbs(w.allPages);
-  if (gather) w.mmTlb.pending--; // dec_tlb_flush_pending(mm)
+  if (w.sites['clearRefs.invalidate'] !== 'none') yield* invalidateRange(w, t, w.allPages);
+  w.mmTlb.pending--; // dec_tlb_flush_pending(mm)
   yield null;
-  t.label = 'clear_refs_write: up_read(mmap_sem)';
-  w.mmapSem.upRead();
+  t.label = 'clear_refs_write: mmap_write_unlock';
+  w.mmapSem.upWrite();
   w.oracles.endClearRefs();
 }
 

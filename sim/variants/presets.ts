@@ -31,7 +31,7 @@ const V4_13: Sites = {
   'tlb.batchedPending': 'flush', // change_pte_range / zap_pte_range / madvise_free_pte_range: flush_tlb_batched_pending() (3ea277194daa; read in 4.13.9, 4.15.18, torvalds/linux)
   'tlb.nestedFlush': 'force', // tlb_finish_mmu: "bool force = mm_tlb_flush_nested(tlb->mm);" (99baac21e458; read in 4.13.9)
   'zap.flushRange': 'none', // zap_page_range 4.13.9: no flush_tlb_range before range_end
-  'clearRefs.tlbFlush': 'tlb-gather', // clear_refs_write 4.13.9: tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(&tlb, 0, -1) (v6.6 not read: inherits)
+  'clearRefs.tlbFlush': 'tlb-gather', // clear_refs_write 4.13.9: tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(&tlb, 0, -1)
   'kvm.retryCheck': 'true', // tdp_page_fault / __direct_map: mmu_notifier_retry()
   'kvm.seqIncrement': 'locked', // kvm_mmu_notifier_invalidate_range_end: seq++ under mmu_lock
   'kvm.apicReload': 'none', // fb1522e099f0/369ea8242c0f removed kvm_mmu_notifier_invalidate_page; kvm_arch_mmu_notifier_invalidate_page is left uncalled
@@ -60,6 +60,7 @@ const V6_6: Sites = {
   'migrate.restoreDirty': 'entry-dirty', // try_to_migrate_one: make_migration_entry_dirty; remove_migration_pte: pte_mkdirty (2e3468778dbe, v6.1)
   'mprotect.writeUpgrade': 'can-change-pte-writable', // change_pte_range → can_change_pte_writable() (64fe24a3e05e v5.19, fixed by 76aefad628aa v6.0)
   'kvm.apicReload': 'range-start-retry', // kvm_unmap_gfn_range requests the reload (0a8a5f2c8c26), vmx_set_apic_access_page_addr retries (878940b33d76), both v6.6-rc1
+  'clearRefs.tlbFlush': 'write-lock', // clear_refs_write 6.6: mmap_write_lock_killable; … range_end; flush_tlb_mm (→ mmu_notifier_arch_invalidate_secondary_tlbs, arch/x86/mm/tlb.c flush_tlb_mm_range)
   'intelSvm.deferredInvalidation': 'none', // 6d68b88e0993 ("iommu/vt-d: Remove deferred invalidation", v5.0): the flush always happens
 };
 

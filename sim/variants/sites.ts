@@ -27,7 +27,7 @@ export const SITES = {
   },
   'clearRefs.invalidate': {
     choices: ['range-end', 'none'],
-    doc: 'clear_refs_write (fs/proc/task_mmu.c) relies on mmu_notifier_invalidate_range_end() calling invalidate_range, or no secondary flush happens at all',
+    doc: 'clear_refs_write (fs/proc/task_mmu.c) relies on mmu_notifier_invalidate_range_end() calling invalidate_range (with clearRefs.tlbFlush write-lock, v6.6: on the flush_tlb_mm() after it), or no secondary flush happens at all',
   },
   'mkclean.notify': {
     choices: ['under-ptl', 'page-under-ptl', 'after-unlock', 'range-end', 'none'],
@@ -79,8 +79,8 @@ export const SITES = {
     doc: 'zap_page_range (mm/memory.c): the CPU TLB flush comes from tlb_finish_mmu after range_end (4.10.17, 4.13.9, v6.6) · v4.15 also calls flush_tlb_range(vma, start, end) before range_end ("mm: always flush VMA ranges affected by zap_page_range", reverted by 50c150f26261 in v4.19)',
   },
   'clearRefs.tlbFlush': {
-    choices: ['tlb-gather', 'flush-tlb-mm'],
-    doc: 'clear_refs_write (fs/proc/task_mmu.c): tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(), so mm_tlb_flush_pending() sees the write-protect pass ("mm: fix KSM data corruption", 2017; 4.13.9, 4.15.18) · a bare flush_tlb_mm() at the end (4.10.17, 4.11.0)',
+    choices: ['tlb-gather', 'flush-tlb-mm', 'write-lock'],
+    doc: 'clear_refs_write (fs/proc/task_mmu.c): tlb_gather_mmu(&tlb, mm, 0, -1) … tlb_finish_mmu(), so mm_tlb_flush_pending() sees the write-protect pass ("mm: fix KSM data corruption", 2017; 4.13.9, 4.15.18) · a bare flush_tlb_mm() at the end (4.10.17, 4.11.0) · v6.6: mmap_write_lock for the whole operation, inc_tlb_flush_pending, range_start … range_end (no secondary flush), then flush_tlb_mm(), whose mmu_notifier_arch_invalidate_secondary_tlbs() flushes the IOMMUs after the CPU (clearRefs.invalidate none: it does not)',
   },
   'kvm.retryCheck': {
     choices: ['true', 'false'],
