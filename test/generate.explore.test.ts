@@ -145,16 +145,18 @@ describe('explore: generated programs', function () {
       ],
     };
     // PCT depth 3 for the catalog scenarios (test/scenarios.test.ts: mprotect-soft-dirty-file at seed 28).
-    const first = (scenario: unknown, variant: string, oracle: string, pct = false) => {
+    const first = (scenario: unknown, variant: string, oracle: string, pct = false, seeds = 500) => {
       const v = preset(variant);
       const sc = compileScenario(scenario);
       const strategy = pct ? { name: 'pct' as const, depth: 3, kSteps: estimateSteps(sc, v.sites) } : { name: 'random' as const, depth: 3, kSteps: 0 };
-      const b = runSeeds(sc, v, strategy, 0, 500);
+      const b = runSeeds(sc, v, strategy, 0, seeds);
       const f = b.findings.find((x) => x.oracle === oracle);
       assert.ok(f !== undefined, `${oracle} under ${variant}`);
       return f;
     };
-    for (const v of ['v4.13', 'v6.6']) assert.equal(knownBugOfFinding(first(fileReclaim, v, 'soft-dirty-missed')), 'soft-dirty-file-pte-dropped', v);
+    // v6.6's clear_refs holds mmap_lock for write from start to end (racefarm-sim 0.6.3), so fewer
+    // random schedules put the device's fault where it must be: first at seed 676 (v4.13: 69).
+    for (const v of ['v4.13', 'v6.6']) assert.equal(knownBugOfFinding(first(fileReclaim, v, 'soft-dirty-missed', false, v === 'v6.6' ? 1000 : 500)), 'soft-dirty-file-pte-dropped', v);
     const catalog = (name: string) => CATALOG.find((e) => e.scenario.name === name)!;
     // The mprotect soft-dirty loss of v4.10–v4.15 (76aefad628aa) is that entry, not the PTE drop.
     assert.equal(knownBugOfFinding(first(catalog('mprotect-soft-dirty-file').scenario, 'v4.15', 'soft-dirty-missed', true)), 'mprotect-softdirty-dirty-accountable');

@@ -95,6 +95,10 @@ function* clearRefsWriteLocked(w: World, t: SimThread): Step {
   t.label = 'clear_refs_write: vm_flags_clear(VM_SOFTDIRTY) + vma_set_page_prot, inc_tlb_flush_pending';
   w.vmaSoftDirty.fill(0);
   w.mmTlb.pending++;
+  // From here to dec_tlb_flush_pending the flush is owed: v6.6 flushes secondary TLBs with the CPU's
+  // (arch_invalidate_secondary_tlbs), so an IOMMU entry the walk made stale is as tolerated as a CPU
+  // TLB entry until flush_tlb_mm — the split-mapping oracle's window spans it, not only range_start..end.
+  for (let p = 0; p < w.pageCount; p++) w.windows[p]++;
   yield* rangeStart(w, t, w.allPages);
   yield* clearRefsWalk(w, t);
   yield* rangeEnd(w, t, w.allPages, true);
@@ -104,6 +108,10 @@ function* clearRefsWriteLocked(w: World, t: SimThread): Step {
   w.flushCpuTlbs(w.allPages);
   if (w.sites['clearRefs.invalidate'] !== 'none') yield* invalidateRange(w, t, w.allPages);
   w.mmTlb.pending--; // dec_tlb_flush_pending(mm)
+  for (let p = 0; p < w.pageCount; p++) {
+    w.windows[p]--;
+    w.recheck(p);
+  }
   yield null;
   t.label = 'clear_refs_write: mmap_write_unlock';
   w.mmapSem.upWrite();
