@@ -68,8 +68,15 @@ export class PageTable {
     this.softDirty[p] = 0;
   }
 
-  /** A value snapshot for pte_same() rechecks: kind, frame and write bit, packed in one number. */
+  /**
+   * A value snapshot for pte_same() rechecks: kind, frame, soft-dirty and write bits, packed in one
+   * number. x86 pte_same() compares the whole pte value, and _PAGE_SOFT_DIRTY / _PAGE_SWP_SOFT_DIRTY
+   * are bits of it: a swap entry that reclaim re-installed soft-dirty (same slot, the page stayed in
+   * the swap cache) is not the orig_pte a sleeping do_swap_page() read, which then backs out and
+   * refaults (MB-5, docs/explore.md). Soft-dirty changes only under the PT lock, never by hardware.
+   * The hardware-set accessed/dirty bits are left out: a retry for them changes no verdict.
+   */
   snapshot(p: number): number {
-    return this.kind[p] * 0x10000000 + (this.frame[p] + 1) * 2 + this.write[p];
+    return this.kind[p] * 0x10000000 + (this.frame[p] + 1) * 4 + this.softDirty[p] * 2 + this.write[p];
   }
 }

@@ -16,7 +16,7 @@ import { SIM_VERSION } from '../../sim/version.ts';
  * If this fails after an intentional model change, bump SIM_VERSION in sim/version.ts and
  * regenerate these arrays (run each seed once with runOnce and paste r.steps / r.decisions).
  */
-const RECORDED_UNDER = 'racefarm-sim/0.6.3';
+const RECORDED_UNDER = 'racefarm-sim/0.6.4';
 const K_STEPS = 36;
 const THREADS = 8; // cpu0 cpu1 cpu2 cpu3 dev0 dev2 + iommu-fault, iommu-fault1 (amd_iommu_v2's multi-worker iommu_wq: one per device thread)
 

@@ -101,14 +101,25 @@ describe('model/pageTable: PageTable', () => {
       assert.equal(seen.size, 1 + 600 + 1);
     });
 
-    it('ignores dirty, young and soft-dirty (documented: kind, frame and write bit only)', () => {
+    it('ignores the hardware-set dirty and young bits (documented: kind, frame, soft-dirty and write bit)', () => {
       const pt = new PageTable(1);
       pt.setPresent(0, 2, true, false, false);
       const s = pt.snapshot(0);
       pt.dirty[0] = 1;
       pt.young[0] = 0;
-      pt.softDirty[0] = 1;
       assert.equal(pt.snapshot(0), s);
+    });
+
+    it('sees soft-dirty, of a present PTE and of a swap entry (x86 pte_same compares _PAGE_SOFT_DIRTY / _PAGE_SWP_SOFT_DIRTY too; MB-5)', () => {
+      const pt = new PageTable(1);
+      pt.setPresent(0, 2, true, false, false);
+      const present = pt.snapshot(0);
+      pt.softDirty[0] = 1;
+      assert.notEqual(pt.snapshot(0), present);
+      pt.setSwap(0, false);
+      const swap = pt.snapshot(0);
+      pt.setSwap(0, true);
+      assert.notEqual(pt.snapshot(0), swap);
     });
   });
 });

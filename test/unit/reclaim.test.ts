@@ -359,3 +359,33 @@ describe('madvise_free_pte_range: a page in another address\'s swap slot is left
     });
   }
 });
+
+describe('do_swap_page: pte_same() sees the swap entry\'s soft-dirty bit (MB-5 in docs/explore.md, generated program 15238)', () => {
+  // cpu0's read faults on swapped-out A and reads orig_pte (swap:A, soft-dirty cleared by clear_refs);
+  // before it takes the PT lock the device faults A in, writes it (wp_page_reuse: soft-dirty), and
+  // reclaim swaps it out again through the same slot (the page stayed in the swap cache): swap:A sd.
+  // x86 pte_same() compares the whole pte, _PAGE_SWP_SOFT_DIRTY included, so cpu0's do_swap_page
+  // backs out and refaults, and maps A soft-dirty. The model compared kind, frame and write only,
+  // mapped A clean from the stale orig_pte, and pagemap reported the device's write missed.
+  const input: Parameters<typeof compile>[0] = {
+    name: 'gen-15238',
+    world: { frames: 16, cells: 3, ptLock: 'per-page', iommu: 'amd-v2', kvm: false, maxSteps: 2000, maxRetries: 8 },
+    pages: { A: { cells: [0, 0, 0], swapped: true }, B: { cells: [0, 0, 0] } },
+    devices: [{ name: 'dev0', ats: true }],
+    threads: [
+      { name: 'd0', on: 'device:dev0', ops: [['read', 'A', 2], ['write', 'A', 0, 1]] },
+      { name: 'k0', on: 'kernel', ops: [['clear-refs'], ['reclaim', 'A'], ['pagemap', 'A']] },
+      { name: 'cpu0', on: 'cpu', ops: [['read', 'A', 0]] },
+    ],
+  };
+  // pct depth 3 seed 10's decisions (explore --variant v6.6 --programs 100000 --seed 0 at racefarm-sim 0.6.3, before the fix).
+  const decisions = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 0, 0, 3, 3, 3, 3, 3, 3, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2];
+  for (const variant of ['v4.13', 'v4.15', 'v6.6']) {
+    it(`${variant}: the stale orig_pte makes do_swap_page back out and refault; no soft-dirty-missed`, () => {
+      const r = replay(compile(input), variant, decisions);
+      const cpu0 = labelsOf(r, 'cpu0');
+      assert.equal(cpu0.filter((l) => l === 'cpu load: page fault').length, 2, `cpu0 backs out and refaults: ${JSON.stringify(cpu0)}`);
+      assert.deepEqual(r.violations.map((v) => `${v.oracle}: ${v.message}`), []);
+    });
+  }
+});
