@@ -58,7 +58,7 @@ export function cellText(c: CellResult): string {
     case 'invariant':
       return `invariant only: ${c.oracle}`;
     case 'certified':
-      return `certified clean, K=${c.bound} (${fmtInt(c.schedules)} schedules)`;
+      return `certified clean, K=${c.bound} (${fmtInt(c.schedules)} schedule${c.schedules === 1 ? "" : "s"})`;
     case 'clean':
       return `clean in ${fmtInt(c.seeds)} seeds (not certified)`;
   }
