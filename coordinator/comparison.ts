@@ -115,6 +115,12 @@ class ComparisonCancelled extends Error {}
 export class Comparisons {
   readonly store: ComparisonStore;
   private readonly driving = new Map<string, Promise<void>>();
+  /**
+   * Per comparison, the cell campaigns being launched and not yet recorded in their cell. Cancel
+   * waits for them, so the comparison it returns lists every campaign it will ever have (and
+   * cancels them): a launch already in flight when the cancel came is not a step started after it.
+   */
+  private readonly launching = new Map<string, Set<Promise<unknown>>>();
   private stopped = false;
 
   constructor(private readonly farm: Farm) {
@@ -167,7 +173,10 @@ export class Comparisons {
   async cancel(id: string): Promise<ComparisonView> {
     const st = await this.store.cancel(id);
     if (st === null) throw new RpcError(grpc.status.NOT_FOUND, `id: no comparison ${JSON.stringify(id)}`);
-    if (st === 'cancelled') await this.cancelCampaigns(id);
+    if (st === 'cancelled') {
+      await Promise.allSettled([...(this.launching.get(id) ?? [])]);
+      await this.cancelCampaigns(id);
+    }
     return this.get(id);
   }
 
@@ -245,19 +254,31 @@ export class Comparisons {
 
   private async campaign(id: string, index: number, step: number, req: StartCampaignInput, target?: CellRequest & { kind: 'search' }): Promise<CampaignView> {
     const request = { ...req, name: `${id} cell ${index} step ${step}`, request_id: `${id}.${index}.${step}` };
-    let c: CampaignView;
-    for (;;) {
-      await this.throwIfCancelled(id);
-      try {
-        c = await launchCampaign(this.farm, request, target ? { target: target.target } : {});
-        break;
-      } catch (e) {
-        // The farm is full (too many campaigns or queued jobs): wait for room, as a client would.
-        if (!(e instanceof LimitExceeded) || this.stopped) throw e;
-        await new Promise((r) => setTimeout(r, 1000));
+    const launch = async (): Promise<CampaignView> => {
+      for (;;) {
+        await this.throwIfCancelled(id);
+        try {
+          const c = await launchCampaign(this.farm, request, target ? { target: target.target } : {});
+          await this.store.cellCampaign(id, index, step, c.id);
+          return c;
+        } catch (e) {
+          // The farm is full (too many campaigns or queued jobs): wait for room, as a client would.
+          if (!(e instanceof LimitExceeded) || this.stopped) throw e;
+          await new Promise((r) => setTimeout(r, 1000));
+        }
       }
+    };
+    const inFlight = this.launching.get(id) ?? new Set<Promise<unknown>>();
+    this.launching.set(id, inFlight);
+    const p = launch();
+    inFlight.add(p);
+    let c: CampaignView;
+    try {
+      c = await p;
+    } finally {
+      inFlight.delete(p);
+      if (inFlight.size === 0) this.launching.delete(id);
     }
-    await this.store.cellCampaign(id, index, step, c.id);
     for (;;) {
       // Cancelled meanwhile (perhaps before this campaign was recorded in its cell): cancel it too.
       if ((await this.store.state(id)) === 'cancelled') {

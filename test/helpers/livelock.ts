@@ -7,7 +7,8 @@ import { runSeeds } from '../../sim/fuzz.ts';
 import type { Finding } from '../../sim/finding.ts';
 
 /**
- * smmu-upgrade-livelock grown to 8 devices of 31 accesses each, up to 1000 PRI round trips per
+ * smmu-upgrade-livelock (A swapped out, so the first read maps it read-only) grown to 8 devices
+ * of 31 accesses each, no other thread, up to 1000 PRI round trips per
  * access: seed 200 of random (depth 3) runs into the step budget. At maxSteps 1e6 its trace table
  * was longer than V8's longest string; the farm tests use 200–40,000 steps to stay fast.
  */
@@ -19,7 +20,7 @@ export function livelockScenario(maxSteps: number): Record<string, unknown> {
   base.devices = Array.from({ length: 8 }, (_, i) => ({ name: `dev${i}`, ats: true }));
   const ops: unknown[] = [['read', 'A', 0]];
   for (let i = 0; i < 30; i++) ops.push(['write', 'A', 0, i + 1]);
-  base.threads = [base.threads[0], ...base.devices.map((d: { name: string }) => ({ name: d.name, on: `device:${d.name}`, ops }))];
+  base.threads = [...base.devices.map((d: { name: string }) => ({ name: d.name, on: `device:${d.name}`, ops }))];
   return base;
 }
 
