@@ -132,6 +132,15 @@ export interface ClientOptions {
   readonly tlsCa?: Buffer;
 }
 
+/**
+ * The largest answer the client accepts. grpc-js's default is 4 MiB, and a finding is bigger than
+ * that when its run is long: GetFinding of the 8-device livelock at maxSteps 1,000,000 (the format's
+ * limit) is 8.4 MiB — the found and the minimized file each carry every decision, since a finding
+ * must replay — and failed with RESOURCE_EXHAUSTED (bench/livelockRss.ts). 64 MiB leaves room for
+ * any finding the format allows; the trace in it is bounded by the coordinator.
+ */
+const MAX_RECEIVE_BYTES = 64 * 1024 * 1024;
+
 /** A promise-based client of the coordinator's Farm and health services. */
 export class FarmClient {
   private readonly farm: grpc.Client & Record<string, any>;
@@ -142,8 +151,9 @@ export class FarmClient {
   constructor(readonly address: string, opts: ClientOptions = {}) {
     const { farm, health } = loadProtos();
     const creds = opts.tlsCa ? grpc.credentials.createSsl(opts.tlsCa) : grpc.credentials.createInsecure();
-    this.farm = new farm(address, creds) as any;
-    this.health = new health(address, creds) as any;
+    const channel = { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES };
+    this.farm = new farm(address, creds, channel) as any;
+    this.health = new health(address, creds, channel) as any;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
     this.token = opts.token;
   }
