@@ -24,9 +24,10 @@ import type { Sites } from '../sim/variants/sites.ts';
 const BOUND: Record<string, number> = { 'cow-two-pages': 1 };
 /**
  * ksm-stale-tlb (five threads, ~40 steps): its race needs four preemptions (test/scenarios.test.ts:
- * pct depth 5), and the correct presets' certificate at bound 1 already takes 8,007 schedules (53 s
- * on this machine, under load; bound 2 did not finish in 10 minutes): both directions live in
- * test/scenarios.test.ts and test/unit/ksm.test.ts (a recorded schedule), not here.
+ * pct depth 5), and the correct presets' certificate at bound 2 takes the stateful search 161,087
+ * executions and 5.6M states (192 s and 2.7 GB under v4.13, 221 s under v4.15, racefarm-sim 0.6.4):
+ * that certificate lives in the bench (`node --import tsx bench/exhaustive.ts stateful 5000000
+ * ksm-stale-tlb`), the race in test/scenarios.test.ts and test/unit/ksm.test.ts (a recorded schedule).
  */
 const SKIP: Record<string, string> = { 'ksm-stale-tlb': 'a 4-preemption race; certificate too slow for CI' };
 const CAP = 200_000;
